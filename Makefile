@@ -1,0 +1,40 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install system-deps models lexicons bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test,lexicons]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: build the graph from the bundled demo corpus into the embedded store, then serve the API
+run: install
+	$(BIN)/pmlkg build
+	$(BIN)/pmlkg serve
+
+## make test: install everything and run the whole test suite
+test: install system-deps
+	$(BIN)/python -m pytest -q
+
+## System packages the tests use where they can be installed (Debian, as root); otherwise say why not.
+system-deps:
+	@bash scripts/system-deps.sh
+
+## make models: rebuild the lexicons (needs ../shared) and the spaCy pipelines in nlp_models/
+models: install
+	$(BIN)/python nlp_models/recipe/build_lexicons.py --shared ../shared --out nlp_models/lexicons
+	$(BIN)/python nlp_models/recipe/build_rules_pipeline.py
+
+bench: install
+	$(BIN)/python bench/build_phases.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,370 @@
+"""Case assembly: from an annotated abstract to the patients it reports.
+
+An abstract reports one patient (a case report), several that it describes one by one ("two
+brothers"), or a series whose patients it does not separate (one cohort record carrying its
+counts). Sentences before the first patient is introduced (title, background) are shared by
+every patient; after that, each sentence belongs to the patient last introduced.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from spacy.tokens import Doc, Span
+
+from extraction.components import sentence_table
+from extraction.facts import months_in, number, parse_value
+from extraction.lexicons import Lexicons
+from extraction.records import DrugUse, Entity, Evidence, Patient, Role
+from extraction.roles import RoleContext, classify_role, resolve_role
+from ingest.records import Article
+
+_CASE_CUE = re.compile(
+    r"\b(?:we (?:report|describe|present)|here(?:in)?,? we (?:report|describe|present)|case of|"
+    r"a case|case report|(?:this|our) patient|the patient)\b", re.IGNORECASE)
+_SERIES_CUE = re.compile(
+    r"\b(?:we (?:reviewed|identified|analy[sz]ed|retrospectively|studied|collected)|retrospective|"
+    r"case series|cohort|registry|series of)\b", re.IGNORECASE)
+_GENERIC = re.compile(
+    r"\b(?:usually|often|generally|typically|commonly|high mortality|mortality rate|risk of|"
+    r"may|might|can|should|is a|are rare|patients with|in patients)\b", re.IGNORECASE)
+# Umbrella defects: dropped when a patient also has a specific defect.
+_UMBRELLA = frozenset({"pmlkg:pid-unspecified", "pmlkg:combined-immunodeficiency"})
+_DIAGNOSIS_CUE = re.compile(
+    r"\b(?:diagnos\w*|confirm\w*|detected|developed|presented|revealed|biopsy|was found|showed|"
+    r"demonstrated|compatible with|consistent with)\b", re.IGNORECASE)
+_PATIENT_START = re.compile(
+    r"\b(?:the (?:first|second|third|elder|older|younger|index|other)|patient\s*(?:[1-9]|one|two|three)|"
+    r"case\s*(?:[1-9]|one|two|three)|his (?:younger|older|elder) (?:brother|sister)|"
+    r"her (?:younger|older|elder) (?:brother|sister))\b", re.IGNORECASE)
+_COUNT_OF = r"(?P<k>\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+_SERIES_DRUG = re.compile(
+    rf"\b{_COUNT_OF}\s+(?:of\s+(?:the\s+|these\s+)?\d+\s+)?(?:\(\d+%\)\s+)?(?:patients\s+|cases\s+)?"
+    r"(?:had\s+)?(?:previously\s+)?(?:received|been\s+(?:treated|exposed)|were\s+(?:treated|exposed|receiving)|"
+    r"had\s+been\s+(?:treated|exposed))", re.IGNORECASE)
+_SERIES_ELLIPSIS = re.compile(rf"\b(?:and|,)\s+{_COUNT_OF}\s+(?:patients\s+)?$", re.IGNORECASE)
+_SERIES_DIED = re.compile(rf"\b{_COUNT_OF}\s+(?:of\s+(?:the\s+)?\d+\s+)?(?:patients\s+)?(?:\(\d+%\)\s+)?died\b",
+                          re.IGNORECASE)
+_SERIES_SURVIVED = re.compile(
+    rf"\b{_COUNT_OF}\s+(?:of\s+(?:the\s+)?\d+\s+)?(?:patients\s+)?(?:\(\d+%\)\s+)?(?:survived|were alive|remained alive)\b",
+    re.IGNORECASE)
+_GROUP_WORDS = {"patients", "cases", "children", "adults", "men", "women", "boys", "girls"}
+_MAX_DESCRIBED = 10  # more "patient introductions" than this is not a case report's layout
+_SIBLING_WORDS = {"brothers", "sisters", "siblings", "members"}
+
+
+@dataclass(slots=True)
+class CaseLayout:
+    about_pml: bool
+    is_case: bool
+    cohort_size: int = 1
+    n_patients: int = 0
+    series_counts: dict[str, int] = field(default_factory=dict)
+
+
+_EVIDENCE_CHARS = 1000  # a longer "sentence" (no full stops) is cut to a window around the mention
+
+
+def _doc_text(doc: Doc) -> str:
+    """``Doc.text`` rebuilds the string from every token on each access; keep one copy per doc."""
+    text = doc.user_data.get("pmlkg_text")
+    if text is None:
+        text = doc.user_data["pmlkg_text"] = doc.text
+    return text
+
+
+def sentence_table_of(doc: Doc) -> list[Span]:
+    if "pmlkg_sentences" not in doc.user_data:
+        doc.user_data["pmlkg_sentences"] = sentence_table(doc)
+    return doc.user_data["pmlkg_sentences"][0]
+
+
+def sentence_of(span: Span) -> Span:
+    """The span's sentence, from a per-doc table (see ``components.sentence_table``)."""
+    doc = span.doc
+    table = doc.user_data.get("pmlkg_sentences")
+    if table is None:
+        table = doc.user_data["pmlkg_sentences"] = sentence_table(doc)
+    sents, of_token = table
+    return sents[of_token[span.start]]
+
+
+def evidence_for(span: Span) -> Evidence:
+    sent = sentence_of(span)
+    doc_text = _doc_text(span.doc)
+    lo, hi = sent.start_char, sent.end_char
+    if hi - lo > _EVIDENCE_CHARS:
+        lo = max(sent.start_char, span.start_char - _EVIDENCE_CHARS // 2)
+        hi = min(sent.end_char, lo + _EVIDENCE_CHARS)
+    text = doc_text[lo:hi]
+    stripped = text.lstrip()
+    return Evidence(sentence=stripped.rstrip(), sentence_start=lo + len(text) - len(stripped),
+                    start=span.start_char, end=span.end_char)
+
+
+def entity_from_span(span: Span) -> Entity:
+    return Entity(text=span.text, label=span.label_, start=span.start_char, end=span.end_char,  # type: ignore[arg-type]
+                  id=span.kb_id_ or None, negated=bool(span._.negated), hedged=bool(span._.hedged),
+                  evidence=evidence_for(span))
+
+
+def assemble_patients(doc: Doc, article: Article, lex: Lexicons) -> tuple[CaseLayout, list[Patient]]:
+    sents = sentence_table_of(doc)
+    facts = list(doc.spans.get("facts", []))
+    sent_index = {s.start: i for i, s in enumerate(sents)}
+
+    def sent_of(span: Span) -> int:
+        return sent_index[sentence_of(span).start]
+
+    by_sent: dict[int, list[Span]] = {}
+    for span in facts + list(doc.ents):
+        by_sent.setdefault(sent_of(span), []).append(span)
+
+    pml = [f for f in facts if f.label_ == "PML" and not f._.negated]
+    # bare "PML" is also the promyelocytic leukemia protein: it counts only beside a long form
+    long_forms = [f for f in pml if f.text != "PML"]
+    layout = CaseLayout(about_pml=bool(long_forms), is_case=False)
+    if not layout.about_pml:
+        return layout, []
+    pubtypes = set(article.publication_types)
+    ages = [f for f in facts if f.label_ == "AGE"]
+    counts = [f for f in facts if f.label_ == "PATIENT_COUNT"]
+    is_review = bool(pubtypes & {"Review", "Systematic Review", "Meta-Analysis"})
+    case_cue = bool(_CASE_CUE.search(_doc_text(doc)))
+    series_cue = bool(_SERIES_CUE.search(_doc_text(doc)))
+    layout.is_case = bool(ages) or "Case Reports" in pubtypes or (case_cue and not is_review)
+    if is_review and not ages and not ("Case Reports" in pubtypes):
+        layout.is_case = False
+    if not layout.is_case and not (series_cue and counts):
+        return layout, []
+
+    group_sizes = [int(parse_value("PATIENT_COUNT", c.text) or 0) for c in counts]
+    who = [c.text.split()[-1].lower() for c in counts]
+    n_described = len({sent_of(a) for a in ages})
+    cohort = next((n for n, w in zip(group_sizes, who) if n >= 3 and w in _GROUP_WORDS), 0)
+    if cohort and n_described < cohort and (series_cue or not ages):
+        layout.is_case = True
+        layout.cohort_size = cohort
+        return layout, [_cohort_patient(doc, sents, by_sent, lex, cohort)]
+
+    multi = next((n for n, w in zip(group_sizes, who) if 2 <= n <= 4 and (w in _SIBLING_WORDS or w in _GROUP_WORDS)), 0)
+    intros = sorted({sent_of(f) for f in facts if f.label_ == "INTRO"})
+    starts = _patient_starts(sents, by_sent) if multi else intros
+    if 2 <= len(starts) <= _MAX_DESCRIBED:
+        starts = starts[:multi] if multi else starts
+    else:
+        starts = [_first_case_sentence(sents, by_sent)]
+    diagnosis_at = _diagnosis_sentence(sents, by_sent)
+    patients = []
+    shared = range(0, starts[0])
+    for k, start in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else len(sents)
+        own = range(start, end)
+        patients.append(_patient(k, doc, sents, by_sent, lex, shared, own, diagnosis_at, single=len(starts) == 1))
+    layout.n_patients = len(patients)
+    return layout, patients
+
+
+def _first_case_sentence(sents: list[Span], by_sent: dict[int, list[Span]]) -> int:
+    for i, _ in enumerate(sents):
+        if any(s.label_ == "AGE" for s in by_sent.get(i, [])):
+            return i
+    return 1 if len(sents) > 1 else 0
+
+
+def _patient_starts(sents: list[Span], by_sent: dict[int, list[Span]]) -> list[int]:
+    """Sentences that introduce a patient: an age ("a 9-year-old boy") or an ordinal cue."""
+    starts = []
+    for i, sent in enumerate(sents):
+        has_age = any(s.label_ == "AGE" for s in by_sent.get(i, []))
+        if has_age or (i > 0 and _PATIENT_START.search(sent.text)):
+            if not starts or starts[-1] != i:
+                starts.append(i)
+    return starts
+
+
+def _diagnosis_sentence(sents: list[Span], by_sent: dict[int, list[Span]]) -> int:
+    """Index of the first narrative sentence that reports PML; drugs before it are exposures."""
+    first_pml = None
+    for i, sent in enumerate(sents[1:], start=1):
+        if any(s.label_ == "PML" and not s._.negated for s in by_sent.get(i, [])):
+            if first_pml is None:
+                first_pml = i
+            if _DIAGNOSIS_CUE.search(sent.text) and not _GENERIC.search(sent.text):
+                return i
+    return first_pml if first_pml is not None else len(sents)
+
+
+def _patient(index: int, doc: Doc, sents: list[Span], by_sent: dict[int, list[Span]], lex: Lexicons,
+             shared: range, own: range, diagnosis_at: int, *, single: bool) -> Patient:
+    patient = Patient(index=index)
+    scope = list(shared) + list(own)
+    spans = [s for i in scope for s in by_sent.get(i, [])]
+    own_spans = [s for i in own for s in by_sent.get(i, [])]
+    # a patient's own sentences name its defect; shared ones (title, background) are the fallback
+    _add_defects_and_genes(patient, own_spans)
+    if not patient.defects:
+        _add_defects_and_genes(patient, spans)
+    _link_defects_and_genes(patient, lex)
+    if any(d.id not in _UMBRELLA for d in patient.defects):
+        patient.defects = [d for d in patient.defects if d.id not in _UMBRELLA]
+    drug_scope = scope if single else list(own) + [i for i in shared if i > 0]
+    patient.drugs = _drug_uses(sents, by_sent, drug_scope, lex, diagnosis_at)
+    _patient_facts(patient, own_spans or spans)
+    _outcome(patient, sents, by_sent, [i for i in scope if i >= max(1, own.start if not single else 1)])
+    return patient
+
+
+def _drug_uses(sents: list[Span], by_sent: dict[int, list[Span]], scope: list[int], lex: Lexicons,
+               diagnosis_at: int) -> list[DrugUse]:
+    """One use per drug (and negation), with the role its mentions agree on."""
+    mentions: dict[tuple[str, bool], list[tuple[DrugUse, bool]]] = {}
+    for i in scope:
+        if i > 0 and _GENERIC.search(sents[i].text):
+            continue  # "rituximab may predispose to PML" says nothing about this patient
+        previous: tuple[int, Role] | None = None
+        for span in sorted(by_sent.get(i, []), key=lambda sp: sp.start_char):
+            if span.label_ in ("DRUG", "DRUG_CLASS"):
+                use = _drug_use(span, sents[i], lex, before=i < diagnosis_at, previous=previous)
+                previous = (span.end_char, use.role)
+                mentions.setdefault((use.drug, use.entity.negated), []).append((use, i == 0))
+    uses = []
+    for group in mentions.values():
+        role = resolve_role([(u.role, in_title) for u, in_title in group])
+        first = next((u for u, in_title in group if u.role == role and not in_title), group[0][0])
+        uses.append(DrugUse(drug=first.drug, is_class=first.is_class, role=role, entity=first.entity))
+    return uses
+
+
+def _add_defects_and_genes(patient: Patient, spans: list[Span]) -> None:
+    """Non-negated defect and gene mentions, one per id (the first mention is the evidence)."""
+    seen = {(e.label, e.id) for e in patient.defects + patient.genes}
+    for span in spans:
+        if span.label_ in ("DEFECT", "GENE") and not span._.negated and (span.label_, span.kb_id_) not in seen:
+            seen.add((span.label_, span.kb_id_))
+            (patient.defects if span.label_ == "DEFECT" else patient.genes).append(entity_from_span(span))
+
+
+_ROLE_WINDOW = 300  # characters of context on each side of a drug mention
+
+
+def _drug_use(span: Span, sent: Span, lex: Lexicons, *, before: bool,
+              previous: tuple[int, Role] | None = None) -> DrugUse:
+    """``previous``: document end offset and role of the drug mentioned just before in the sentence."""
+    is_class = span.label_ == "DRUG_CLASS"
+    key = span.kb_id_ or span.text.lower()
+    if is_class:
+        classes = frozenset({key})
+    else:
+        drug = lex.drugs.get(key)
+        classes = frozenset(drug.classes) if drug else frozenset()
+    lo = max(sent.start_char, span.start_char - _ROLE_WINDOW)
+    hi = min(sent.end_char, span.end_char + _ROLE_WINDOW)
+    doc_text = _doc_text(span.doc)
+    ctx = RoleContext(sentence=doc_text[lo:hi], mention_start=span.start_char - lo, mention_end=span.end_char - lo,
+                      before_diagnosis=before, classes=classes,
+                      previous=(previous[0] - lo, previous[1]) if previous and previous[0] >= lo else None)
+    return DrugUse(drug=key, is_class=is_class, role=classify_role(ctx), entity=entity_from_span(span))
+
+
+def _link_defects_and_genes(patient: Patient, lex: Lexicons) -> None:
+    """A gene implies its defect and a single-gene defect implies its gene (lexicon links)."""
+    defect_ids = {d.id for d in patient.defects}
+    gene_ids = {g.id for g in patient.genes}
+    for gene in list(patient.genes):
+        defect = lex.defect_for_gene(gene.id) if gene.id else None
+        if defect and not (defect_ids & {defect.id}) and not patient.defects:
+            patient.defects.append(Entity(text=gene.text, label="DEFECT", start=gene.start, end=gene.end,
+                                          id=defect.id, evidence=gene.evidence))
+            defect_ids.add(defect.id)
+    for d in list(patient.defects):
+        entry = lex.defects.get(d.id) if d.id else None
+        if entry and len(entry.genes) == 1 and entry.genes[0] not in gene_ids:
+            patient.genes.append(Entity(text=d.text, label="GENE", start=d.start, end=d.end,
+                                        id=entry.genes[0], evidence=d.evidence))
+            gene_ids.add(entry.genes[0])
+
+
+def _patient_facts(patient: Patient, spans: list[Span]) -> None:
+    for span in spans:
+        label = span.label_
+        if label == "AGE" and patient.age_years is None:
+            patient.age_years = parse_value("AGE", span.text)  # type: ignore[assignment]
+            patient.facts_evidence["age"] = evidence_for(span)
+        elif label == "SEX" and patient.sex is None:
+            patient.sex = parse_value("SEX", span.text)  # type: ignore[assignment]
+            if patient.sex:
+                patient.facts_evidence["sex"] = evidence_for(span)
+        elif label == "CD4" and patient.cd4_per_ul is None:
+            patient.cd4_per_ul = parse_value("CD4", span.text)  # type: ignore[assignment]
+            patient.facts_evidence["cd4"] = evidence_for(span)
+
+
+def _outcome(patient: Patient, sents: list[Span], by_sent: dict[int, list[Span]], scope: list[int]) -> None:
+    """Death wins over any sign of survival; survival is the last status the abstract gives."""
+    died: Span | None = None
+    survived: list[Span] = []
+    for i in scope:
+        sent = sents[i]
+        if _GENERIC.search(sent.text):
+            continue
+        for span in by_sent.get(i, []):
+            if span._.negated:
+                continue
+            if span.label_ == "IRIS":
+                patient.iris = True
+            elif span.label_ == "DIED" and died is None:
+                died = span
+            elif span.label_ == "SURVIVED":
+                survived.append(span)
+    if died is not None:
+        patient.outcome = "died"
+        patient.outcome_evidence = evidence_for(died)
+        patient.months_to_outcome = months_in(sentence_of(died).text)
+    elif survived:
+        timed = [s for s in survived if months_in(sentence_of(s).text) is not None]
+        chosen = timed[-1] if timed else survived[-1]
+        patient.outcome = "survived"
+        patient.outcome_evidence = evidence_for(chosen)
+        patient.months_to_outcome = months_in(sentence_of(chosen).text)
+
+
+def _cohort_patient(doc: Doc, sents: list[Span], by_sent: dict[int, list[Span]], lex: Lexicons, size: int) -> Patient:
+    """One record for a series: shared defect, the drugs with their counts, deaths as a count."""
+    patient = Patient(index=0, cohort_size=size)
+    diagnosis_at = _diagnosis_sentence(sents, by_sent)
+    counts: dict[str, int] = {}
+    for i, sent in enumerate(sents):
+        _add_defects_and_genes(patient, by_sent.get(i, []))
+        for span in by_sent.get(i, []):
+            if span.label_ in ("DRUG", "DRUG_CLASS") and not span._.negated:
+                drug = span.kb_id_ or span.text.lower()
+                k = _series_count(sent.text[: span.start_char - sent.start_char])
+                if k is not None and drug not in counts:
+                    counts[drug] = k
+    patient.drugs = _drug_uses(sents, by_sent, list(range(len(sents))), lex, diagnosis_at)
+    for i, sent in enumerate(sents):
+        for pattern, key in ((_SERIES_DIED, "died"), (_SERIES_SURVIVED, "survived")):
+            m = pattern.search(sent.text)
+            if m and key not in counts:
+                counts[key] = int(number(m.group("k")) or 0)
+                if key == "died":
+                    patient.outcome = "died"
+                    patient.outcome_evidence = Evidence(sent.text.strip(), sent.start_char,
+                                                        sent.start_char + m.start(), sent.start_char + m.end())
+    _link_defects_and_genes(patient, lex)
+    patient.counts = counts
+    return patient
+
+
+def _series_count(before: str) -> int | None:
+    """How many patients of a series received the drug that follows ``before`` in its clause."""
+    clause = re.split(r"[;:]|,\s*(?=\w+ (?:had|were|patients))", before)[-1]
+    ellipsis = _SERIES_ELLIPSIS.search(clause)  # "six had received rituximab and three <drug>"
+    if ellipsis:
+        return int(number(ellipsis.group("k")) or 0)
+    found = None
+    for m in _SERIES_DRUG.finditer(clause):
+        found = m
+    return int(number(found.group("k")) or 0) if found else None

@@ -1,0 +1,214 @@
+"""Load the committed lexicons (``nlp_models/lexicons/*.tsv``) into typed, read-only records.
+
+The TSVs are derived by ``nlp_models/recipe/build_lexicons.py`` (see ``SOURCES.md`` there); this
+module only reads them, so it has no dependency on the packages or shared data they came from.
+``Lexicons.terms()`` is the single place that decides which surface forms the dictionary matcher
+sees and whether they match in exact case: symbols and abbreviations (``WAS``, ``XLA``, ``IVIG``)
+exact case only, spelled-out names case-insensitively, 1-2 character strings never.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Literal
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+LEXICON_DIR: Path = Path(os.environ.get("PMLKG_LEXICON_DIR", REPO_ROOT / "nlp_models" / "lexicons"))
+FILES = ("genes.tsv", "defects.tsv", "drugs.tsv", "drug_classes.tsv")
+MIN_TERM_CHARS = 3  # 1-2 character strings (C3, γc) are too ambiguous to match in free text
+
+Label = Literal["GENE", "DRUG", "DRUG_CLASS", "DEFECT"]
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One surface form for the matcher."""
+
+    text: str
+    label: str  # "GENE" | "DRUG" | "DRUG_CLASS" | "DEFECT"
+    id: str  # gene symbol / drug canonical name / drug class id / defect id
+    case_sensitive: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Gene:
+    symbol: str
+    ncbi_gene_id: int | None
+    aliases: tuple[str, ...]
+    defect_ids: tuple[str, ...]
+    iuis_categories: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Defect:
+    id: str
+    name: str
+    synonyms: tuple[str, ...]
+    genes: tuple[str, ...]
+    omim: tuple[str, ...]
+    iuis_table: str | None
+    iuis_category: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Drug:
+    name: str
+    display: str
+    drugbank_id: str | None
+    mesh_id: str | None
+    classes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DrugClass:
+    id: str
+    name: str
+    synonyms: tuple[str, ...]
+    members: tuple[str, ...]
+    atc: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Forms:
+    """Matcher forms of one record, split by case rule (kept apart from the public records)."""
+
+    exact: tuple[str, ...]
+    folded: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Lexicons:
+    genes: Mapping[str, Gene]
+    defects: Mapping[str, Defect]
+    drugs: Mapping[str, Drug]
+    drug_classes: Mapping[str, DrugClass]
+    version: str  # sha256 prefix over the TSV files, part of the extractor version
+    _forms: Mapping[tuple[str, str], _Forms] = field(default_factory=dict, repr=False, compare=False)
+    _preferred_defect: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    _curated_defects: frozenset[str] = field(default_factory=frozenset, repr=False, compare=False)
+
+    def terms(self) -> Iterator[Term]:
+        """Every surface form once, in priority order: defects (curated first), genes, classes, drugs.
+
+        A matcher that keeps the first label per surface form (``dict.setdefault``) thus resolves
+        a clash such as ``WAS`` (Wiskott-Aldrich syndrome / WAS gene) to the disease, whose gene
+        the case assembler adds anyway, and ``steroids`` to the class rather than a drug.
+        """
+        seen: set[tuple[bool, str]] = set()
+        for label, key in self._term_order():
+            forms = self._forms.get((label, key))
+            if forms is None:
+                continue
+            for case_sensitive, texts in ((True, forms.exact), (False, forms.folded)):
+                for text in texts:
+                    k = (case_sensitive, text if case_sensitive else text.casefold())
+                    if len(text) < MIN_TERM_CHARS or k in seen:
+                        continue
+                    seen.add(k)
+                    yield Term(text=text, label=label, id=key, case_sensitive=case_sensitive)
+
+    def _term_order(self) -> Iterator[tuple[Label, str]]:
+        curated = sorted(self._curated_defects)
+        yield from (("DEFECT", d) for d in curated)
+        yield from (("DEFECT", d) for d in sorted(self.defects) if d not in self._curated_defects)
+        yield from (("GENE", g) for g in sorted(self.genes))
+        yield from (("DRUG_CLASS", c) for c in sorted(self.drug_classes))
+        yield from (("DRUG", d) for d in sorted(self.drugs))
+
+    def defect_for_gene(self, symbol: str) -> Defect | None:
+        """The gene's preferred defect: a curated one (the form the literature means) first."""
+        defect_id = self._preferred_defect.get(symbol) or self._preferred_defect.get(symbol.upper())
+        return self.defects.get(defect_id) if defect_id else None
+
+
+def _split(cell: str) -> tuple[str, ...]:
+    return tuple(v for v in cell.split("|") if v)
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    """A builder-written TSV: header row, no quoting, no tabs or newlines inside cells."""
+    with path.open(encoding="utf-8") as f:
+        header = f.readline().rstrip("\n").split("\t")
+        return [dict(zip(header, line.rstrip("\n").split("\t"), strict=True)) for line in f if line.strip()]
+
+
+def _genes(rows: list[dict[str, str]], forms: dict, preferred: dict) -> dict[str, Gene]:
+    genes = {}
+    for r in rows:
+        aliases, names, excluded = _split(r["aliases"]), _split(r["case_insensitive_aliases"]), set(_split(r["excluded_terms"]))
+        genes[r["symbol"]] = Gene(symbol=r["symbol"], ncbi_gene_id=int(r["ncbi_gene_id"]) if r["ncbi_gene_id"] else None,
+                                  aliases=aliases + names, defect_ids=_split(r["defect_ids"]),
+                                  iuis_categories=_split(r["iuis_categories"]))
+        exact = tuple(t for t in (r["symbol"], *aliases) if t not in excluded)
+        forms[("GENE", r["symbol"])] = _Forms(exact=exact, folded=tuple(t for t in names if t not in excluded))
+        if r["preferred_defect"]:
+            preferred[r["symbol"]] = r["preferred_defect"]
+    return genes
+
+
+def _defects(rows: list[dict[str, str]], forms: dict, gene_terms: set[str]) -> tuple[dict[str, Defect], frozenset[str]]:
+    """Defects; the name is a term unless it is an abbreviation (then listed exact-case) or a gene name.
+
+    IUIS names some diseases by the bare gene (``MSH6``, ``TRIM22``): that string is left to the
+    gene, which links to its defect anyway.
+    """
+    defects, curated = {}, set()
+    for r in rows:
+        folded, exact = _split(r["synonyms"]), _split(r["case_sensitive_synonyms"])
+        defects[r["id"]] = Defect(id=r["id"], name=r["name"], synonyms=folded + exact, genes=_split(r["genes"]),
+                                  omim=_split(r["omim"]), iuis_table=r["iuis_table"] or None,
+                                  iuis_category=r["iuis_category"] or None)
+        name_folded = () if r["name"] in exact or r["name"] in gene_terms else (r["name"],)
+        forms[("DEFECT", r["id"])] = _Forms(exact=exact, folded=name_folded + folded)
+        if "curated" in _split(r["source"]):
+            curated.add(r["id"])
+    return defects, frozenset(curated)
+
+
+def _drugs(rows: list[dict[str, str]], forms: dict) -> dict[str, Drug]:
+    drugs = {}
+    for r in rows:
+        drugs[r["name"]] = Drug(name=r["name"], display=r["display"], drugbank_id=r["drugbank_id"] or None,
+                                mesh_id=r["mesh_id"] or None, classes=_split(r["classes"]))
+        forms[("DRUG", r["name"])] = _Forms(exact=_split(r["case_sensitive_variants"]), folded=_split(r["variants"]))
+    return drugs
+
+
+def _classes(rows: list[dict[str, str]], forms: dict) -> dict[str, DrugClass]:
+    classes = {}
+    for r in rows:
+        folded, exact = _split(r["synonyms"]), _split(r["case_sensitive_synonyms"])
+        classes[r["class_id"]] = DrugClass(id=r["class_id"], name=r["name"], synonyms=folded + exact,
+                                           members=_split(r["members"]), atc=r["atc"] or None)
+        forms[("DRUG_CLASS", r["class_id"])] = _Forms(exact=exact, folded=(r["name"],) + folded)
+    return classes
+
+
+@functools.lru_cache(maxsize=8)
+def load_lexicons(directory: Path | None = None) -> Lexicons:
+    """Read the four TSVs of ``directory`` (default ``LEXICON_DIR``); cached per directory."""
+    directory = Path(directory) if directory is not None else LEXICON_DIR
+    missing = [name for name in FILES if not (directory / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"lexicon directory {directory} lacks {', '.join(missing)} "
+                                "(build it with `make models` or nlp_models/recipe/build_lexicons.py)")
+    digest = hashlib.sha256()
+    for name in FILES:
+        digest.update(name.encode() + b"\0" + (directory / name).read_bytes())
+    forms: dict[tuple[str, str], _Forms] = {}
+    preferred: dict[str, str] = {}
+    genes = _genes(_read(directory / "genes.tsv"), forms, preferred)
+    gene_terms = {t for (label, _), f in forms.items() if label == "GENE" for t in f.exact}
+    defects, curated = _defects(_read(directory / "defects.tsv"), forms, gene_terms)
+    drugs = _drugs(_read(directory / "drugs.tsv"), forms)
+    classes = _classes(_read(directory / "drug_classes.tsv"), forms)
+    return Lexicons(genes=MappingProxyType(genes), defects=MappingProxyType(defects), drugs=MappingProxyType(drugs),
+                    drug_classes=MappingProxyType(classes), version=digest.hexdigest()[:12],
+                    _forms=MappingProxyType(forms), _preferred_defect=MappingProxyType(preferred),
+                    _curated_defects=curated)

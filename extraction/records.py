@@ -1,0 +1,82 @@
+"""What extraction returns: entities with offsets and the patients assembled from them.
+
+These records are the stable interface between NLP and the graph: models may change, these
+fields may only grow. Offsets index :meth:`ingest.records.Article.text`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Label = Literal["GENE", "DRUG", "DRUG_CLASS", "DEFECT"]
+Role = Literal["exposure", "treatment", "other"]
+Outcome = Literal["died", "survived", "unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Where an assertion comes from: the sentence and the mention's character offsets."""
+
+    sentence: str
+    sentence_start: int
+    start: int  # mention start in the document text
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    text: str
+    label: Label
+    start: int
+    end: int
+    id: str | None  # gene symbol, drug canonical name, drug class id, defect id; None = unnormalised
+    negated: bool = False
+    hedged: bool = False
+    evidence: Evidence | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DrugUse:
+    """A drug a patient received, with its role relative to PML."""
+
+    drug: str  # canonical drug name or drug class id
+    is_class: bool
+    role: Role
+    entity: Entity
+
+
+@dataclass(slots=True)
+class Patient:
+    index: int  # 0-based within the article; (pmid, index) is the stable key
+    cohort_size: int = 1  # > 1: a series whose patients the abstract does not separate
+    age_years: float | None = None
+    sex: Literal["male", "female"] | None = None
+    cd4_per_ul: int | None = None
+    defects: list[Entity] = field(default_factory=list)
+    genes: list[Entity] = field(default_factory=list)
+    drugs: list[DrugUse] = field(default_factory=list)
+    outcome: Outcome = "unknown"
+    months_to_outcome: float | None = None
+    iris: bool = False
+    outcome_evidence: Evidence | None = None
+    facts_evidence: dict[str, Evidence] = field(default_factory=dict)  # "age", "sex", "cd4"
+    counts: dict[str, int] = field(default_factory=dict)  # series only: patients per drug, "died", "survived"
+
+    @property
+    def exposures(self) -> list[DrugUse]:
+        return [d for d in self.drugs if d.role == "exposure" and not d.entity.negated]
+
+    @property
+    def treatments(self) -> list[DrugUse]:
+        return [d for d in self.drugs if d.role == "treatment" and not d.entity.negated]
+
+
+@dataclass(slots=True)
+class ArticleExtraction:
+    pmid: str
+    extractor: str  # name and version, e.g. "pmlkg-rules 0.1.0 (lexicons 1a2b3c4d)"
+    about_pml: bool
+    is_case: bool
+    entities: list[Entity] = field(default_factory=list)
+    patients: list[Patient] = field(default_factory=list)

@@ -1,0 +1,131 @@
+"""Drug role: given before PML (exposure), given for PML (treatment), or neither (other).
+
+One mention is decided by the first rule that speaks, most specific first:
+
+1. the purpose stated after it in its clause ("for arthritis", "as prophylaxis" -> exposure;
+   "for PML" -> treatment);
+2. what happens to it, right after it ("was discontinued" -> exposure, "was started",
+   "without response" -> treatment);
+3. the nearest cue before it in its clause ("had received", "after" -> exposure;
+   "was treated with" -> treatment);
+4. where the sentence stands: before the first sentence reporting PML -> exposure, after it
+   -> treatment (routine immunoglobulin replacement -> other).
+
+A patient's drug then takes the majority role of its narrative mentions (the title only
+counts when nothing else mentions the drug), see :func:`resolve_role`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from extraction.records import Role
+
+_PML = r"(?:(?:the |his |her |this |their )?(?:PML|JCV?\b|JC virus|progressive multifocal|leukoencephalopathy))"
+_DURATION = r"(?:(?:\w+[\s-]){0,3}(?:days?|weeks?|months?|years?|doses?|cycles?|courses?|infusions?)\b)"
+_STOP = r"(?!\b(?:and|then|but)\s+\w+ed\b)"  # the clause moves on to another verb ("and referred for")
+_PURPOSE = re.compile(
+    rf"^(?:{_STOP}.){{0,60}}?\b(?:(?P<treat>for|against|to treat|to control) {_PML}|"
+    rf"(?P<expose>(?:for|against) (?!{_PML}|{_DURATION})\w|as (?:prophylaxis|maintenance|conditioning|"
+    r"immunosuppression|premedication|part of (?:the )?conditioning)|during conditioning))",
+    re.IGNORECASE | re.DOTALL)
+_POST_EXPOSURE = re.compile(
+    r"^[\w\s,()-]{0,40}?\b(?:was|were|had been) (?:then |subsequently |rapidly |gradually |promptly |also )?"
+    r"(?:discontinued|stopped|withdrawn|tapered|held|reduced|ceased|suspended|interrupted|withheld|switched)\b",
+    re.IGNORECASE)
+_POST_TREATMENT = re.compile(
+    r"^[\w\s,()-]{0,40}?\b(?:(?:was|were) (?:then |subsequently |also |empirically |promptly )?(?:started|initiated|given|"
+    r"administered|commenced|added|begun|tried|attempted|used)|without (?:response|benefit|improvement|effect|success)|"
+    r"with(?:out)? (?:clinical |radiological )?(?:response|stabili[sz]ation|improvement))\b",
+    re.IGNORECASE)
+_MODIFIERS = (r"(?:(?:high|low)[- ]dose|recombinant|human|oral|intravenous|intermittent|subcutaneous|pulsed?|"
+              r"weekly|monthly|daily|a tapering course of|a course of|the|an?|\d+ mg(?:/kg)?)")
+# Cues right before the mention (modifiers aside): "after rituximab", "following alemtuzumab".
+_ADJACENT_EXPOSURE = re.compile(rf"\b(?:after|following|post)\s+(?:{_MODIFIERS}\s+)*$", re.IGNORECASE)
+_PRE_EXPOSURE = re.compile(
+    r"\b(?:prior|previous(?:ly)?|history of|had (?:previously )?(?:been )?(?:received|treated with|given|receiving|"
+    r"started on|on)|had undergone|maintained on|maintenance|long[- ]term|chronic(?:ally)?|"
+    r"exposure to|exposed to|while (?:on|receiving|taking|still taking)|still taking|refractory to|resistant to|"
+    r"conditioning|on (?:long-term )?(?:therapy|treatment) with|receiving|taking)\b",
+    re.IGNORECASE)
+_PRE_TREATMENT = re.compile(
+    r"\b(?:treated (?:\w+ )?with|treatment (?:with|included|consisted of)|therapy with|trial of|salvage|"
+    r"(?:was |were )?(?:started|initiated|commenced|began) on|(?<!had )(?<!been )received|underwent|was given|"
+    r"were given|add(?:ed|ition of)|despite)\b",
+    re.IGNORECASE)
+_CONNECTOR = re.compile(
+    rf"^[\s,]*(?:(?:and|or|plus|together with|along with|as well as|combined with|with|then)\b[\s,]*)+"
+    rf"(?:{_MODIFIERS}\s+)*$|^\s*(?:,|/)\s*(?:{_MODIFIERS}\s+)*$",
+    re.IGNORECASE)
+_CLAUSE_END = re.compile(r"[;:.]|,\s*(?:and|but|whereas|while|which)\b|\bbut\b|\bwhereas\b", re.IGNORECASE)
+_CLAUSE_START = re.compile(r"[;:]|,\s*(?:and|but|whereas|while)\b|\bbut\b|\bwhereas\b|\band (?=\w+ (?:was|were)\b)",
+                           re.IGNORECASE)
+
+# Drug classes whose members are, in PML case reports, almost always given for PML.
+TREATMENT_CLASSES = frozenset({"anti-jcv-candidate", "checkpoint-inhibitor", "cytokine"})
+# Classes that are routine care, neither a PML risk exposure nor a PML treatment by default.
+OTHER_CLASSES = frozenset({"immunoglobulin-replacement"})
+
+
+@dataclass(frozen=True, slots=True)
+class RoleContext:
+    sentence: str  # the sentence text
+    mention_start: int  # offsets of the mention within the sentence
+    mention_end: int
+    before_diagnosis: bool  # the sentence precedes the first sentence reporting PML
+    classes: frozenset[str]
+    previous: tuple[int, Role] | None = None  # end offset and role of the drug mentioned just before
+
+
+def classify_role(ctx: RoleContext) -> Role:
+    s = ctx.sentence
+    after = s[ctx.mention_end:]
+    end = _CLAUSE_END.search(after)
+    clause_after = after[: end.start()] if end else after
+    purpose = _PURPOSE.search(clause_after)
+    if purpose:
+        return "treatment" if purpose.group("treat") else "exposure"
+    if _POST_EXPOSURE.search(clause_after):
+        return "exposure"
+    if _POST_TREATMENT.search(clause_after):
+        return "treatment"
+    before = s[: ctx.mention_start]
+    if ctx.previous is not None and _CONNECTOR.search(before[ctx.previous[0]:]):
+        return ctx.previous[1]  # "rituximab and azathioprine": a list shares its role
+    if _ADJACENT_EXPOSURE.search(before):
+        return "exposure"
+    starts = [m.end() for m in _CLAUSE_START.finditer(before)]
+    clause_before = before[starts[-1]:] if starts else before
+    cue = _last_cue(clause_before)
+    if cue is not None:
+        return cue
+    if ctx.classes & OTHER_CLASSES:
+        return "other"
+    if ctx.classes & TREATMENT_CLASSES:
+        return "treatment"
+    return "exposure" if ctx.before_diagnosis else "treatment"
+
+
+def _last_cue(clause_before: str) -> Role | None:
+    """The role of the cue nearest the mention within its clause, if any."""
+    best: tuple[int, Role] | None = None
+    for role, pattern in (("exposure", _PRE_EXPOSURE), ("treatment", _PRE_TREATMENT)):
+        for m in pattern.finditer(clause_before):
+            if best is None or m.end() > best[0]:
+                best = (m.end(), role)  # type: ignore[assignment]
+    return best[1] if best else None
+
+
+def resolve_role(roles: Sequence[tuple[Role, bool]]) -> Role:
+    """One role per drug per patient: the majority of narrative mentions (title only as fallback).
+
+    ``roles`` holds (role, in_title) per mention, in text order; ties go to the first narrative
+    mention.
+    """
+    narrative = [r for r, in_title in roles if not in_title] or [r for r, _ in roles]
+    counts = Counter(narrative)
+    best = max(counts.values())
+    return next(r for r in narrative if counts[r] == best)

@@ -1,0 +1,132 @@
+"""The one graph-store interface, and ``open_store`` which picks a backend from a URI.
+
+Everything above this layer (loader, queries, API) talks to ``GraphStore`` only, so the same
+Cypher runs on the embedded FalkorDB, an external FalkorDB, or Neo4j 5.
+
+Conventions every backend honours:
+
+* rows are ``dict``s keyed by column name; nodes become plain dicts of their properties plus
+  ``_labels`` (list), relationships plus ``_type``; paths become ``{"nodes": [...],
+  "relationships": [...]}``; date values come back as ``datetime.date``.
+* ``datetime.date``/``datetime`` parameters are sent as ISO strings on *both* backends
+  (FalkorDB's client would inline them unquoted, a syntax error). Queries therefore write
+  ``date($d)``; a query that forgets it stores a string on both backends alike, instead of
+  working on Neo4j and failing on FalkorDB.
+* ``read`` runs read-only and raises ``WriteRefused`` for a write; errors are the ones in
+  ``graph.errors``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol, Self, runtime_checkable
+from urllib.parse import urlsplit
+
+EMBEDDED_URIS = ("falkordb:", "falkordb:embedded")
+NEO4J_SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
+SUPPORTED = "falkordb: | falkordb:embedded | falkordb://host:port | neo4j:// | neo4j+s:// | bolt:// | bolt+s://"
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@runtime_checkable
+class GraphStore(Protocol):
+    """What the loader, queries and API may ask of a graph database."""
+
+    backend: str  # "falkordb" | "neo4j"
+    uri: str
+
+    def read(self, cypher: str, params: Mapping[str, Any] | None = None, *,
+             timeout_ms: int | None = None) -> list[dict[str, Any]]:
+        """Run read-only; a write raises ``WriteRefused``, a timeout ``QueryTimeout``."""
+        ...
+
+    def write(self, cypher: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        ...
+
+    def create_index(self, label: str, prop: str) -> None:
+        """Idempotent."""
+        ...
+
+    def create_unique(self, label: str, prop: str) -> None:
+        """Idempotent; also indexes ``prop``."""
+        ...
+
+    def compact(self) -> None:
+        """Make the on-disk state cheap to reload after a bulk load."""
+        ...
+
+    def ping(self) -> bool:
+        ...
+
+    def clear(self) -> None:
+        """Delete every node and relationship of this graph."""
+        ...
+
+    def close(self) -> None:
+        ...
+
+    def __enter__(self) -> Self:
+        ...
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        ...
+
+
+def open_store(uri: str, data_dir: Path, *, graph_name: str = "pmlkg", start: bool = True) -> GraphStore:
+    """Connect to the store named by ``uri``.
+
+    ``falkordb:`` / ``falkordb:embedded`` use the embedded server under ``data_dir/falkordb``,
+    starting it when ``start`` (else ``StoreUnavailable`` if it is not running). ``graph_name``
+    selects the FalkorDB graph; Neo4j takes its database from the URI path or ``NEO4J_DATABASE``.
+    """
+    uri = uri.strip()
+    if uri in EMBEDDED_URIS:
+        from graph.falkordb_store import open_embedded
+        return open_embedded(uri, Path(data_dir), graph_name=graph_name, start=start)
+    scheme = uri.split("://", 1)[0].lower() if "://" in uri else ""
+    if scheme == "falkordb":
+        from graph.falkordb_store import open_tcp
+        return open_tcp(uri, graph_name=graph_name)
+    if scheme in NEO4J_SCHEMES:
+        from graph.neo4j_store import open_neo4j
+        return open_neo4j(uri)
+    raise ValueError(f"unsupported graph store URI {uri!r}: use one of {SUPPORTED}")
+
+
+def split_host_port(uri: str, default_port: int) -> tuple[str, int]:
+    parts = urlsplit(uri)
+    try:
+        port = parts.port or default_port
+    except ValueError as exc:
+        raise ValueError(f"bad port in graph store URI {uri!r}") from exc
+    return parts.hostname or "localhost", port
+
+
+def iso_params(value: Any) -> Any:
+    """Dates (and datetimes) to ISO strings, recursively: see the module docstring for why."""
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {k: iso_params(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [iso_params(v) for v in value]
+    return value
+
+
+def identifier(name: str) -> str:
+    """Labels and property names are spliced into schema commands, so only plain identifiers pass."""
+    if not _IDENT.match(name):
+        raise ValueError(f"not a plain identifier: {name!r}")
+    return name
+
+
+def env(name: str) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else None

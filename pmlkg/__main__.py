@@ -1,0 +1,3 @@
+from pmlkg.cli import main
+
+main()

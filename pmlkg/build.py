@@ -1,0 +1,120 @@
+"""The build job: PubMed XML files -> article records -> extraction -> graph.
+
+A build lock in the data directory keeps two builds from interleaving their writes; unchanged
+articles (same content digest, same extractor) are skipped, so a re-run after a kill only does
+the unfinished work.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from extraction.extractor import Extractor
+from graph.errors import StoreBusy
+from graph.load import GraphLoader
+from graph.schema import create_schema
+from graph.store import GraphStore
+from ingest.files import read_files
+from ingest.records import Article
+
+Progress = Callable[[str, int, int], None]  # phase, done, total
+
+
+@dataclass(slots=True)
+class BuildReport:
+    files: int = 0
+    file_errors: list[str] = field(default_factory=list)
+    skipped_records: list[str] = field(default_factory=list)
+    articles_parsed: int = 0
+    articles_loaded: int = 0
+    articles_unchanged: int = 0
+    articles_deleted: int = 0
+    patients: int = 0
+    rows_written: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+@contextmanager
+def build_lock(data_dir: Path) -> Iterator[None]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "build.lock"
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise StoreBusy(f"{data_dir}: a build is already running (pid {holder}); wait for it or stop it") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def parse_inputs(paths: Sequence[Path], report: BuildReport) -> tuple[list[Article], list[str]]:
+    """All articles of all readable files (last version of a PMID wins) and PMIDs to delete."""
+    articles: dict[str, Article] = {}
+    deleted: list[str] = []
+    for result in read_files(paths):
+        report.files += 1
+        if result.error or result.batch is None:
+            report.file_errors.append(result.error or f"{result.path}: unreadable")
+            continue
+        report.skipped_records.extend(result.batch.skipped)
+        for article in result.batch.articles:
+            articles[article.pmid] = article
+            if article.pmid in deleted:
+                deleted.remove(article.pmid)
+        for pmid in result.batch.deleted_pmids:
+            articles.pop(pmid, None)
+            deleted.append(pmid)
+    return list(articles.values()), deleted
+
+
+def build_graph(paths: Sequence[Path], store: GraphStore, data_dir: Path, *, extractor: Extractor | None = None,
+                force: bool = False, progress: Progress | None = None) -> BuildReport:
+    report = BuildReport()
+    tick = progress or (lambda phase, done, total: None)
+    with build_lock(data_dir):
+        t0 = time.perf_counter()
+        articles, deleted = parse_inputs(paths, report)
+        report.articles_parsed = len(articles)
+        report.seconds["parse"] = time.perf_counter() - t0
+        tick("parse", len(articles), len(articles))
+
+        t0 = time.perf_counter()
+        extractor = extractor or Extractor()
+        create_schema(store)
+        loader = GraphLoader(store, extractor.lexicons)
+        unchanged = set() if force else loader.unchanged(articles, extractor.version)
+        todo = [a for a in articles if a.pmid not in unchanged]
+        report.articles_unchanged = len(unchanged)
+        report.seconds["setup"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        extractions = []
+        for i, ex in enumerate(extractor.extract_many(todo), start=1):
+            extractions.append(ex)
+            tick("extract", i, len(todo))
+        report.seconds["extract"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        load = loader.load(zip(todo, extractions))
+        report.articles_deleted = loader.delete(deleted) if deleted else 0
+        loader.finish()
+        tick("load", len(todo), len(todo))
+        report.articles_loaded = load.articles
+        report.patients = load.patients
+        report.rows_written = load.rows
+        report.seconds["load"] = time.perf_counter() - t0
+    return report

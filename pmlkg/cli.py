@@ -1,0 +1,191 @@
+"""The ``pmlkg`` command line: the one composition root that wires ingest, extraction, graph and api."""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import socket
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from graph.errors import StoreError
+from ingest.files import DEMO_CORPUS
+from pmlkg.settings import Settings
+
+app = typer.Typer(help="PML in inborn errors of immunity: a literature knowledge graph.", no_args_is_help=True,
+                  add_completion=False)
+db_app = typer.Typer(help="The embedded FalkorDB server (falkordb: URIs only).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+err = Console(stderr=True)
+
+DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Store, caches, logs [env PMLKG_DATA_DIR; default ./data]")]
+GraphUri = Annotated[Optional[str], typer.Option("--graph", help="Store URI: falkordb: | falkordb://host:port | "
+                                                 "neo4j://host:7687 | bolt://... [env PMLKG_GRAPH_URI]")]
+
+
+def _settings(data_dir: Path | None, graph: str | None, **extra: object) -> Settings:
+    overrides = {k: v for k, v in {"data_dir": data_dir, "graph_uri": graph, **extra}.items() if v is not None}
+    return Settings(**overrides).resolved()  # type: ignore[arg-type]
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _open(settings: Settings, start: bool = True):  # noqa: ANN202 - GraphStore
+    from graph.store import open_store
+    try:
+        return open_store(settings.graph_uri, settings.data_dir, graph_name=settings.graph_name, start=start)
+    except StoreError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def build(
+    input: Annotated[Optional[list[Path]], typer.Option("--input", "-i", help="PubMed XML files or folders "
+                                                        "(.xml, .xml.gz); default: the bundled demo corpus")] = None,
+    force: Annotated[bool, typer.Option(help="Re-extract and reload articles even if unchanged")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the build report as JSON")] = False,
+    data_dir: DataDir = None,
+    graph: GraphUri = None,
+) -> None:
+    """Parse PubMed XML, extract entities and patients, and load them into the graph (idempotent)."""
+    from pmlkg.build import build_graph
+    settings = _settings(data_dir, graph)
+    paths = input or [DEMO_CORPUS]
+    store = _open(settings)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, disable=as_json or not err.is_terminal) as bar:
+        tasks: dict[str, int] = {}
+
+        def tick(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total or 1)
+            bar.update(tasks[phase], completed=done, total=total or 1)
+
+        try:
+            report = build_graph(paths, store, settings.data_dir, force=force, progress=tick)
+        except (StoreError, FileNotFoundError) as exc:
+            _fail(str(exc))
+        finally:
+            store.close()
+    for problem in report.file_errors:
+        err.print(f"[yellow]skipped file:[/] {problem}", highlight=False)
+    if as_json:
+        typer.echo(json.dumps({
+            "files": report.files, "file_errors": report.file_errors, "articles": report.articles_parsed,
+            "loaded": report.articles_loaded, "unchanged": report.articles_unchanged,
+            "deleted": report.articles_deleted, "patients": report.patients, "seconds": report.seconds}))
+    else:
+        err.print(f"{report.articles_parsed} articles parsed from {report.files} file(s): {report.articles_loaded} "
+                  f"loaded ({report.patients} patients), {report.articles_unchanged} unchanged, "
+                  f"{report.articles_deleted} deleted, {len(report.file_errors)} file error(s).")
+    if report.file_errors and not report.articles_parsed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def stats(as_json: Annotated[bool, typer.Option("--json")] = False, data_dir: DataDir = None,
+          graph: GraphUri = None) -> None:
+    """Counts of nodes per label and edges per type."""
+    from graph import queries
+    settings = _settings(data_dir, graph)
+    store = _open(settings, start=False)
+    try:
+        counts = queries.stats(store)
+    except StoreError as exc:
+        _fail(str(exc))
+    finally:
+        store.close()
+    summary = {"articles": counts["nodes"].get("Article", 0), "patients": counts["nodes"].get("Patient", 0), **counts}
+    if as_json:
+        typer.echo(json.dumps(summary))
+        return
+    for kind in ("nodes", "edges"):
+        typer.echo(f"{kind}:")
+        for name, n in counts[kind].items():
+            typer.echo(f"  {name:<12} {n}")
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return False
+            raise
+    return True
+
+
+@app.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="Bind address [default 127.0.0.1]")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port [default 8000]")] = None,
+    data_dir: DataDir = None,
+    graph: GraphUri = None,
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from api.app import create_app
+    settings = _settings(data_dir, graph, host=host, port=port)
+    if not _port_free(settings.host, settings.port):
+        _fail(f"port {settings.port} on {settings.host} is busy: is another `pmlkg serve` running? "
+              f"Stop it or pass --port.")
+    if settings.graph_uri.startswith("falkordb") and "://" not in settings.graph_uri:
+        _open(settings).close()  # start the embedded server now, not on the first request
+    err.print(f"serving http://{settings.host}:{settings.port}/ (docs at /docs); graph {settings.graph_uri}")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+def _embedded(data_dir: Path | None):  # noqa: ANN202 - EmbeddedFalkorDB
+    from graph.embedded import EmbeddedFalkorDB
+    return EmbeddedFalkorDB(_settings(data_dir, None).data_dir)
+
+
+@db_app.command("start")
+def db_start(data_dir: DataDir = None) -> None:
+    """Start the embedded FalkorDB server (unix socket in the data dir, no TCP port)."""
+    try:
+        st = _embedded(data_dir).start()
+    except StoreError as exc:
+        _fail(str(exc))
+    typer.echo(f"running: pid {st.pid}, socket {st.socket}")
+
+
+@db_app.command("stop")
+def db_stop(data_dir: DataDir = None) -> None:
+    """Stop the embedded server (its append-only file keeps the graph)."""
+    try:
+        _embedded(data_dir).stop()
+    except StoreError as exc:
+        _fail(str(exc))
+    typer.echo("stopped")
+
+
+@db_app.command("status")
+def db_status(as_json: Annotated[bool, typer.Option("--json")] = False, data_dir: DataDir = None) -> None:
+    """Whether the embedded server runs, its pid, socket and graphs."""
+    from dataclasses import asdict
+    st = _embedded(data_dir).status()
+    info = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(st).items()}
+    if as_json:
+        typer.echo(json.dumps(info))
+    else:
+        for k, v in info.items():
+            typer.echo(f"{k}: {v}")
+    if not st.running:
+        raise typer.Exit(3)
+
+
+def main() -> None:  # pragma: no cover - console entry for `python -m pmlkg`
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    app()

@@ -1,0 +1,72 @@
+"""Fixtures for the whole suite: one real embedded FalkorDB per session, a fresh graph per test.
+
+Neo4j cannot run on this machine (no Docker engine, and it is not installable here), so the
+Neo4j variant of the store tests is skipped unless ``PMLKG_TEST_NEO4J_URI`` names a Neo4j 5
+server (auth from ``NEO4J_AUTH`` etc., see ``graph/neo4j_store.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from graph.embedded import EmbeddedFalkorDB
+from graph.store import GraphStore, open_store
+
+NEO4J_URI = os.environ.get("PMLKG_TEST_NEO4J_URI")
+NEO4J_SKIP = pytest.mark.skipif(
+    not NEO4J_URI,
+    reason="Neo4j cannot run on this machine (no Docker engine, not installable); "
+           "set PMLKG_TEST_NEO4J_URI to run these tests against a Neo4j 5 server",
+)
+BACKENDS = [pytest.param("falkordb", id="falkordb"), pytest.param("neo4j", id="neo4j", marks=NEO4J_SKIP)]
+
+
+@pytest.fixture(scope="session")
+def falkordb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedFalkorDB]:
+    """Started once; tests that stop or break a server make their own in ``data_dir``."""
+    server = EmbeddedFalkorDB(tmp_path_factory.mktemp("falkordb-session"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def store(falkordb_server: EmbeddedFalkorDB) -> Iterator[GraphStore]:
+    """A FalkorDB graph of its own (uuid name) on the session server, deleted afterwards."""
+    graph = open_store("falkordb:", falkordb_server.data_dir, graph_name=f"test-{uuid.uuid4().hex[:12]}",
+                       start=False)
+    try:
+        yield graph
+    finally:
+        graph.clear()
+        graph.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore]:
+    """The same test on every backend; Neo4j has one shared database, so it is cleared before and after."""
+    if request.param == "falkordb":
+        yield request.getfixturevalue("store")
+        return
+    assert NEO4J_URI
+    graph = open_store(NEO4J_URI, tmp_path)
+    graph.clear()
+    try:
+        yield graph
+    finally:
+        graph.clear()
+        graph.close()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    return path

@@ -1,0 +1,102 @@
+"""The build job end to end on a real FalkorDB server: demo corpus facts, idempotency, bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from extraction.extractor import Extractor
+from graph import queries
+from graph.store import GraphStore
+from ingest.files import DEMO_CORPUS
+from pmlkg.build import build_graph
+from tests.graph_dump import dump
+
+EXPECTATIONS = json.loads((Path(__file__).parent / "data" / "demo_expectations.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def extractor() -> Extractor:
+    return Extractor()
+
+
+def _counts(store: GraphStore) -> dict[str, dict[str, int]]:
+    return queries.stats(store)
+
+
+def test_demo_build_is_idempotent(store: GraphStore, data_dir: Path, extractor: Extractor) -> None:
+    first = build_graph([DEMO_CORPUS], store, data_dir, extractor=extractor)
+    assert first.articles_loaded == len(EXPECTATIONS) and not first.file_errors
+    counts, snapshot = _counts(store), dump(store)
+    assert counts["nodes"]["Article"] == len(EXPECTATIONS)
+
+    second = build_graph([DEMO_CORPUS], store, data_dir, extractor=extractor)
+    assert second.articles_unchanged == len(EXPECTATIONS) and second.articles_loaded == 0
+    forced = build_graph([DEMO_CORPUS], store, data_dir, extractor=extractor, force=True)
+    assert forced.articles_loaded == len(EXPECTATIONS)
+    assert _counts(store) == counts
+    assert dump(store) == snapshot
+
+
+def test_rituximab_exposures_match_the_corpus(store: GraphStore, data_dir: Path, extractor: Extractor) -> None:
+    build_graph([DEMO_CORPUS], store, data_dir, extractor=extractor)
+    expected: dict[str, set[str]] = {}
+    for rec in EXPECTATIONS:
+        for p in rec["patients"]:
+            if "rituximab" in p["exposures"]:
+                expected.setdefault(rec["pmid"], set()).add(p["defect"])
+        if rec.get("series") and rec["series"]["drug_counts"].get("rituximab"):
+            expected.setdefault(rec["pmid"], set())
+    total, rows = queries.drug_defect_associations(store, role="exposure", drug="rituximab", defect=None,
+                                                   min_patients=1, skip=0, limit=100)
+    found_pmids = {p for r in rows for p in r["pmids"]}
+    assert set(expected) <= found_pmids | set(), (set(expected) - found_pmids)
+    assert total == len(rows) >= 4  # at least four defects carry rituximab exposures
+
+
+def _find(rec_pmid: str) -> dict[str, Any]:
+    return next(r for r in EXPECTATIONS if r["pmid"] == rec_pmid)
+
+
+def test_bad_file_loads_nothing_partial_and_others_load(store: GraphStore, data_dir: Path, tmp_path: Path,
+                                                        extractor: Extractor) -> None:
+    good = tmp_path / "in" / "good.xml"
+    good.parent.mkdir()
+    shutil.copy(DEMO_CORPUS, good)
+    data = DEMO_CORPUS.read_bytes()
+    (tmp_path / "in" / "truncated.xml").write_bytes(data[: len(data) // 2])
+    report = build_graph([good.parent], store, data_dir, extractor=extractor)
+    assert len(report.file_errors) == 1 and "truncated.xml" in report.file_errors[0]
+    assert _counts(store)["nodes"]["Article"] == len(EXPECTATIONS)
+
+
+class _DyingStore:
+    """A real store that dies after N writes, as a killed process would."""
+
+    def __init__(self, inner: GraphStore, writes: int):
+        self._inner, self._left = inner, writes
+
+    def write(self, cypher: str, params: dict | None = None) -> list[dict]:
+        if self._left == 0:
+            raise KeyboardInterrupt("killed")
+        self._left -= 1
+        return self._inner.write(cypher, params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+@pytest.mark.parametrize("writes", [1, 6, 12])
+def test_killed_build_converges(store: GraphStore, data_dir: Path, extractor: Extractor, writes: int) -> None:
+    build_graph([DEMO_CORPUS], store, data_dir, extractor=extractor)
+    clean = dump(store)
+    store.clear()
+    with pytest.raises(KeyboardInterrupt):
+        build_graph([DEMO_CORPUS], _DyingStore(store, writes), data_dir, extractor=extractor)  # type: ignore[arg-type]
+    assert dump(store) != clean
+    build_graph([DEMO_CORPUS], store, data_dir, extractor=extractor)
+    assert dump(store) == clean

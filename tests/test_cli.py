@@ -1,0 +1,127 @@
+"""The `pmlkg` console script in subprocesses, as a user runs it: build, stats, db, serve."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+PMLKG = [sys.executable, "-m", "pmlkg"]
+
+
+def run(*args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([*PMLKG, *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PMLKG_GRAPH_URI": "falkordb:"})
+    if check and proc.returncode != 0:
+        raise AssertionError(f"pmlkg {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    d = tmp_path_factory.mktemp("cli")
+    yield d
+    run("db", "stop", "--data-dir", str(d), check=False)
+
+
+def _stats(d: Path) -> dict:
+    return json.loads(run("stats", "--json", "--data-dir", str(d)).stdout)
+
+
+def test_help_on_every_command() -> None:
+    for cmd in ([], ["build"], ["serve"], ["stats"], ["db"], ["db", "start"], ["db", "stop"], ["db", "status"]):
+        out = run(*cmd, "--help").stdout
+        assert "Usage" in out and "--help" in out
+
+
+def test_build_stats_rebuild(data_dir: Path) -> None:
+    report = json.loads(run("build", "--json", "--data-dir", str(data_dir)).stdout)
+    assert report["loaded"] >= 40 and report["file_errors"] == []
+    stats = _stats(data_dir)
+    assert stats["articles"] == report["articles"] >= 40
+    again = json.loads(run("build", "--json", "--data-dir", str(data_dir)).stdout)
+    assert again["loaded"] == 0 and again["unchanged"] == report["articles"]
+    assert _stats(data_dir) == stats
+
+
+def test_db_stop_start_keeps_the_graph(data_dir: Path) -> None:
+    before = _stats(data_dir)
+    status = json.loads(run("db", "status", "--json", "--data-dir", str(data_dir)).stdout)
+    assert status["running"] and Path(status["socket"]).is_socket()
+    run("db", "stop", "--data-dir", str(data_dir))
+    assert run("db", "status", "--data-dir", str(data_dir), check=False).returncode == 3
+    down = run("stats", "--json", "--data-dir", str(data_dir), check=False)
+    assert down.returncode != 0 and "error" in down.stderr.lower()
+    run("db", "start", "--data-dir", str(data_dir))
+    assert _stats(data_dir) == before
+
+
+def test_crashed_server_is_recovered(data_dir: Path) -> None:
+    before = _stats(data_dir)
+    pid = json.loads(run("db", "status", "--json", "--data-dir", str(data_dir)).stdout)["pid"]
+    os.kill(pid, signal.SIGKILL)
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    run("db", "start", "--data-dir", str(data_dir), timeout=60)
+    assert time.monotonic() - t0 < 30
+    assert _stats(data_dir) == before
+
+
+def test_killed_build_converges(data_dir: Path, tmp_path: Path) -> None:
+    clean = _stats(data_dir)
+    fresh = tmp_path / "k"
+    try:
+        for delay in (1.5, 3.0):
+            proc = subprocess.Popen([*PMLKG, "build", "--data-dir", str(fresh)], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            time.sleep(delay)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(30)
+        run("build", "--data-dir", str(fresh))
+        assert _stats(fresh) == clean
+    finally:
+        run("db", "stop", "--data-dir", str(fresh), check=False)
+
+
+def test_bad_input_file_is_named(data_dir: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "broken.xml"
+    bad.write_text("<?xml version='1.0'?><PubmedArticleSet><PubmedArticle>")
+    proc = run("build", "--input", str(bad), "--data-dir", str(data_dir), check=False)
+    assert proc.returncode != 0 and "broken.xml" in proc.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_and_busy_port(data_dir: Path) -> None:
+    port = str(_free_port())
+    server = subprocess.Popen([*PMLKG, "serve", "--port", port, "--data-dir", str(data_dir)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                resp = httpx.get(f"http://127.0.0.1:{port}/stats", timeout=2)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stdout.read() if server.stdout else ""
+                assert time.monotonic() < deadline, "pmlkg serve did not come up"
+                time.sleep(0.2)
+        assert resp.json()["articles"] >= 40
+        second = run("serve", "--port", port, "--data-dir", str(data_dir), check=False, timeout=60)
+        assert second.returncode != 0 and "busy" in second.stderr
+    finally:
+        server.terminate()
+        server.wait(20)
