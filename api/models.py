@@ -134,7 +134,8 @@ class DrugDefectAssociation(BaseModel):
     drug: str
     defect_id: str
     defect: str
-    patients: int = Field(description="Reported patients (series counted by their stated numbers)")
+    patients: int = Field(description="Reported patients: a series counts by its stated numbers when it has one "
+                                      "defect; a mixed-defect series cannot attribute its drug counts and adds 0")
     articles: int
     pmids: list[str]
     roles: list[str]

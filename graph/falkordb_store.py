@@ -17,8 +17,7 @@ import logging
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import redis
@@ -36,7 +35,7 @@ from graph.errors import (
     StoreUnavailable,
     WriteRefused,
 )
-from graph.store import env, identifier, iso_params, split_host_port
+from graph.store import ClosingStore, env, identifier, iso_params, split_host_port
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +43,7 @@ CONSTRAINT_WAIT_S = 60.0
 COMPACT_WAIT_S = 300.0
 
 
-class FalkorDBStore:
+class FalkorDBStore(ClosingStore):
     """One named graph on one FalkorDB server."""
 
     backend = "falkordb"
@@ -59,13 +58,6 @@ class FalkorDBStore:
 
     def __repr__(self) -> str:
         return f"FalkorDBStore({self.where}, graph={self.graph_name!r})"
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
 
     # -- queries ------------------------------------------------------------------------------
 

@@ -240,6 +240,7 @@ class GraphLoader:
             "sex": p.sex, "cd4_per_ul": p.cd4_per_ul, "outcome": p.outcome,
             "months_to_outcome": p.months_to_outcome, "iris": p.iris,
             "deaths": p.counts.get("died") if p.cohort_size > 1 else (1 if p.outcome == "died" else 0),
+            "n_defects": len({d.id for d in p.defects}),  # a mixed-defect series cannot attribute drug counts
         }})
         defect_ids: list[str] = []
         for d in p.defects:

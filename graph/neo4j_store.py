@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import neo4j
@@ -34,7 +33,7 @@ from neo4j.exceptions import (
 from neo4j.graph import Node, Path, Relationship
 
 from graph.errors import QueryError, QueryTimeout, StoreError, StoreUnavailable, WriteRefused
-from graph.store import env, identifier, iso_params
+from graph.store import ClosingStore, env, identifier, iso_params
 
 CONNECT_TIMEOUT_S = 5.0
 RETRY_TIME_S = 15.0
@@ -73,7 +72,7 @@ def neo4j_auth(uri: str) -> tuple[str, str] | None:
     return None
 
 
-class Neo4jStore:
+class Neo4jStore(ClosingStore):
     backend = "neo4j"
 
     def __init__(self, driver: neo4j.Driver, *, uri: str, where: str, database: str):
@@ -84,13 +83,6 @@ class Neo4jStore:
 
     def __repr__(self) -> str:
         return f"Neo4jStore({self.where}, database={self.database!r})"
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
 
     def read(self, cypher: str, params: Mapping[str, Any] | None = None, *,
              timeout_ms: int | None = None) -> list[dict[str, Any]]:

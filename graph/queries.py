@@ -98,7 +98,9 @@ WHERE r.negated = false
   AND ($role IS NULL OR r.role = $role)
   AND ($drug IS NULL OR d.name = toLower($drug))
   AND ($defect IS NULL OR x.id = $defect OR x.name_lower = toLower($defect))
-WITH d, x, sum(coalesce(r.n_patients, 1)) AS patients, collect(DISTINCT r.pmid) AS pmids,
+WITH d, x,
+     sum(CASE WHEN p.cohort_size > 1 AND p.n_defects > 1 THEN 0 ELSE coalesce(r.n_patients, 1) END) AS patients,
+     collect(DISTINCT r.pmid) AS pmids,
      collect(DISTINCT r.role) AS roles
 WHERE patients >= $min_patients
 """

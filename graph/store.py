@@ -79,6 +79,20 @@ class GraphStore(Protocol):
         ...
 
 
+class ClosingStore:
+    """``with store:`` closes it; shared by the backends."""
+
+    def close(self) -> None:  # pragma: no cover - every backend overrides it
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
 def open_store(uri: str, data_dir: Path, *, graph_name: str = "pmlkg", start: bool = True) -> GraphStore:
     """Connect to the store named by ``uri``.
 
