@@ -35,6 +35,7 @@ models: install
 
 bench: install
 	$(BIN)/python bench/build_phases.py
+	$(BIN)/python bench/fetch_parse.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -7,10 +7,13 @@ records, which is what lets the loader promise "nothing partial from a bad file"
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any
 
 from Bio import Entrez
@@ -22,6 +25,7 @@ log = logging.getLogger(__name__)
 # Inline markup that PubMed keeps inside titles and abstracts (Biopython returns it verbatim).
 _INLINE_TAG = re.compile(r"</?(?:i|b|u|sup|sub|mml:[a-z]+)(?:\s[^>]*)?>", re.IGNORECASE)
 _SPACE = re.compile(r"[ \t\r\f\v]+")
+_MISSING_DTD = re.compile(r"Failed to access (pubmed_\d{6}\.dtd)")
 _MONTHS = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
 
@@ -46,8 +50,9 @@ class PubmedBatch:
 
 def parse_pubmed_xml(handle: IO[bytes], source: str = "<stream>") -> PubmedBatch:
     """Parse a whole PubmedArticleSet; raise :class:`PubmedParseError` on anything unreadable."""
+    data = handle.read()
     try:
-        parsed = Entrez.read(handle, validate=False)
+        parsed = _entrez_read(data)
     except Exception as exc:  # Biopython raises several unrelated types for bad XML
         raise PubmedParseError(source, f"{type(exc).__name__}: {exc}") from exc
     if not isinstance(parsed, Mapping) or "PubmedArticle" not in parsed:
@@ -66,6 +71,37 @@ def parse_pubmed_xml(handle: IO[bytes], source: str = "<stream>") -> PubmedBatch
     for reason in batch.skipped:
         log.info(reason)
     return batch
+
+
+def _entrez_read(data: bytes) -> Any:
+    """Entrez.read, offline even for a DTD newer than Biopython's bundle.
+
+    Biopython fetches a DTD it does not bundle (e.g. a future ``pubmed_260101.dtd``) from NCBI,
+    even with ``validate=False``. Offline, that fails; the document is then read against
+    ``PMLKG_DTD_DIR`` (if it holds that DTD) or against the newest bundled PubMed DTD, which
+    parses every element the older DTDs define.
+    """
+    try:
+        return Entrez.read(io.BytesIO(data), validate=False)
+    except RuntimeError as exc:
+        missing = _MISSING_DTD.search(str(exc))
+        if not missing:
+            raise
+    local = os.environ.get("PMLKG_DTD_DIR")
+    if local and (Path(local) / missing.group(1)).exists():
+        Entrez.local_dtd_dir = local
+        return Entrez.read(io.BytesIO(data), validate=False)
+    newest = _newest_bundled_pubmed_dtd()
+    log.warning("%s is not bundled with Biopython and cannot be fetched; reading with %s instead",
+                missing.group(1), newest)
+    head, body = data[:2048], data[2048:]
+    head = re.sub(rb"pubmed_\d{6}\.dtd", newest.encode("ascii"), head, count=1)
+    return Entrez.read(io.BytesIO(head + body), validate=False)
+
+
+def _newest_bundled_pubmed_dtd() -> str:
+    bundled = Path(Entrez.__file__).parent / "DTDs"
+    return max(p.name for p in bundled.glob("pubmed_*.dtd"))
 
 
 def article_from_entrez(record: Mapping[str, Any]) -> Article:

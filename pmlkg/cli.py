@@ -35,7 +35,7 @@ def _settings(data_dir: Path | None, graph: str | None, **extra: object) -> Sett
 
 
 def _fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -51,6 +51,8 @@ def _open(settings: Settings, start: bool = True):  # noqa: ANN202 - GraphStore
 def build(
     input: Annotated[Optional[list[Path]], typer.Option("--input", "-i", help="PubMed XML files or folders "
                                                         "(.xml, .xml.gz); default: the bundled demo corpus")] = None,
+    from_cache: Annotated[bool, typer.Option("--from-cache", help="Build from the records `pmlkg fetch` "
+                                             "cached in the data dir (no network)")] = False,
     force: Annotated[bool, typer.Option(help="Re-extract and reload articles even if unchanged")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the build report as JSON")] = False,
     data_dir: DataDir = None,
@@ -59,6 +61,8 @@ def build(
     """Parse PubMed XML, extract entities and patients, and load them into the graph (idempotent)."""
     from pmlkg.build import build_graph
     settings = _settings(data_dir, graph)
+    if from_cache and input:
+        _fail("--from-cache and --input exclude each other")
     paths = input or [DEMO_CORPUS]
     store = _open(settings)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -71,7 +75,7 @@ def build(
             bar.update(tasks[phase], completed=done, total=total or 1)
 
         try:
-            report = build_graph(paths, store, settings.data_dir, force=force, progress=tick)
+            report = build_graph(paths, store, settings.data_dir, force=force, from_cache=from_cache, progress=tick)
         except (StoreError, FileNotFoundError) as exc:
             _fail(str(exc))
         finally:
@@ -89,6 +93,54 @@ def build(
                   f"{report.articles_deleted} deleted, {len(report.file_errors)} file error(s).")
     if report.file_errors and not report.articles_parsed:
         raise typer.Exit(1)
+
+
+@app.command()
+def fetch(
+    query: Annotated[Optional[str], typer.Option("--query", "-q", help="PubMed query [default: the curated "
+                                                  "PML AND inborn-errors-of-immunity query, see README]")] = None,
+    since: Annotated[Optional[str], typer.Option(help="Only records published on or after YYYY-MM-DD")] = None,
+    max_records: Annotated[Optional[int], typer.Option("--max", min=1, help="At most N records")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Search PubMed and cache every matching record (new or revised ones only on re-runs).
+
+    Environment: NCBI_API_KEY (10 requests/s instead of 3), NCBI_EMAIL, NCBI_TOOL, and
+    NCBI_EUTILS_URL (a mirror, proxy or test server instead of NCBI's E-utilities).
+    """
+    from datetime import date as _date
+
+    from ingest.entrez import EntrezClient, EntrezConfig, EntrezError
+    from ingest.fetch import default_cache, fetch_query
+    from ingest.query import DEFAULT_QUERY
+    settings = _settings(data_dir, None)
+    try:
+        since_date = _date.fromisoformat(since) if since else None
+    except ValueError:
+        _fail(f"--since {since!r} is not a date (YYYY-MM-DD)", code=2)
+    q = query or DEFAULT_QUERY
+    cache = default_cache(settings.data_dir, q)
+    client = EntrezClient(EntrezConfig.from_env())
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, disable=as_json or not err.is_terminal) as bar:
+        task = bar.add_task("fetch", total=None)
+
+        def tick(phase: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total or None)
+
+        try:
+            report = fetch_query(client, cache, q, since=since_date, max_records=max_records, progress=tick)
+        except EntrezError as exc:
+            _fail(str(exc), code=2)
+    summary = {"query": q, "count": report.count, "fetched": report.fetched, "new": report.new,
+               "revised": report.revised, "missing": len(report.missing), "cache_dir": report.cache_dir,
+               "requests": client.stats.requests, "retries": client.stats.retries}
+    if as_json:
+        typer.echo(json.dumps(summary))
+    else:
+        err.print(f"{report.count} records match; fetched {report.fetched} ({report.new} new, {report.revised} "
+                  f"revised) into {report.cache_dir}")
 
 
 @app.command()

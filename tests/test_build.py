@@ -100,3 +100,22 @@ def test_killed_build_converges(store: GraphStore, data_dir: Path, extractor: Ex
     assert dump(store) != clean
     build_graph([DEMO_CORPUS], store, data_dir, extractor=extractor)
     assert dump(store) == clean
+
+
+def test_non_pubmed_file_is_named_and_delete_citations_are_honoured(store: GraphStore, data_dir: Path,
+                                                                      tmp_path: Path, extractor: Extractor) -> None:
+    folder = tmp_path / "baseline"
+    folder.mkdir()
+    shutil.copy(DEMO_CORPUS, folder / "pubmed26n0001.xml")
+    (folder / "pubmed26n0002.xml").write_text('<?xml version="1.0"?><rss><channel>not PubMed</channel></rss>')
+    (folder / "pubmed26n0003.xml").write_text(
+        '<?xml version="1.0" ?>\n<!DOCTYPE PubmedArticleSet PUBLIC "-//NLM//DTD PubMedArticle, 1st January 2025//EN" '
+        '"https://dtd.nlm.nih.gov/ncbi/pubmed/out/pubmed_250101.dtd">\n<PubmedArticleSet><DeleteCitation>'
+        '<PMID Version="1">90000004</PMID></DeleteCitation></PubmedArticleSet>')
+    build_graph([DEMO_CORPUS], store, data_dir, extractor=extractor)
+    assert queries.article(store, "90000004") is not None
+    report = build_graph([folder], store, data_dir, extractor=extractor)
+    assert len(report.file_errors) == 1 and "pubmed26n0002.xml" in report.file_errors[0]
+    assert report.articles_deleted == 1 and queries.article(store, "90000004") is None
+    assert _counts(store)["nodes"]["Article"] == len(EXPECTATIONS) - 1
+    assert not store.read("MATCH (p:Patient {pmid: '90000004'}) RETURN p")

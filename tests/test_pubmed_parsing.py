@@ -87,3 +87,22 @@ def test_demo_corpus_parses_offline() -> None:
     assert len(pmids) >= 40 and len(set(pmids)) == len(pmids)
     assert all(int(p) >= 90000001 for p in pmids)  # synthetic PMIDs only
     assert all(a.title and a.abstract for a in result.batch.articles)
+
+
+def test_delete_citations_are_read(tmp_path: Path) -> None:
+    update = tmp_path / "pubmed26n0001.xml"
+    update.write_text(
+        '<?xml version="1.0" ?>\n<!DOCTYPE PubmedArticleSet PUBLIC "-//NLM//DTD PubMedArticle, 1st January 2025//EN" '
+        '"https://dtd.nlm.nih.gov/ncbi/pubmed/out/pubmed_250101.dtd">\n<PubmedArticleSet><DeleteCitation>'
+        '<PMID Version="1">90000003</PMID><PMID Version="1">90000019</PMID></DeleteCitation></PubmedArticleSet>')
+    result = read_file(update)
+    assert result.batch is not None and result.batch.deleted_pmids == ["90000003", "90000019"]
+
+
+def test_a_dtd_newer_than_biopython_parses_offline(tmp_path: Path) -> None:
+    future = tmp_path / "future.xml"
+    future.write_bytes(SAMPLE.read_bytes().replace(b"pubmed_250101.dtd", b"pubmed_990101.dtd")
+                       .replace(b"1st January 2025", b"1st January 2099"))
+    result = read_file(future)
+    assert result.error is None and result.batch is not None
+    assert [a.pmid for a in result.batch.articles] == ["91000001", "91000002"]
