@@ -15,6 +15,7 @@ from spacy.language import Language
 
 import extraction.components  # noqa: F401  (registers the pipeline's factories)
 from extraction.lexicons import Lexicons
+from extraction.tokenizer import customize_tokenizer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MODELS_DIR = Path(os.environ.get("PMLKG_MODELS_DIR", REPO_ROOT / "nlp_models"))
@@ -24,11 +25,7 @@ MAX_CHARS = 100_000  # longer "abstracts" are cut: no PubMed abstract comes near
 
 
 def build_rules_pipeline(lex: Lexicons) -> Language:
-    nlp = spacy.blank("en")
-    # A full stop after a capital or a digit ends the token ("cells/µL." "mm3."): English
-    # suffix rules keep it attached, which hides the sentence boundary.
-    suffixes = list(nlp.Defaults.suffixes or []) + [r"(?<=[A-Zµμ³0-9])\."]
-    nlp.tokenizer.suffix_search = spacy.util.compile_suffix_regex(suffixes).search
+    nlp = customize_tokenizer(spacy.blank("en"))
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("pmlkg_line_breaks")
     ner = nlp.add_pipe("pmlkg_lexicon_ner")
