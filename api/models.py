@@ -73,6 +73,7 @@ class Patient(BaseModel):
     outcome: str = "unknown"
     months_to_outcome: float | None = None
     iris: bool = False
+    jcv_detection: list[str] = Field(default_factory=list, description="How PML was shown: csf_pcr, biopsy")
     defects: list[PatientDefect] = []
     genes: list[str] = []
     drugs: list[PatientDrug] = []

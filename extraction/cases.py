@@ -212,6 +212,7 @@ def _patient(index: int, doc: Doc, sents: list[Span], by_sent: dict[int, list[Sp
     drug_scope = scope if single else list(own) + [i for i in shared if i > 0]
     patient.drugs = _drug_uses(sents, by_sent, drug_scope, lex, diagnosis_at)
     _patient_facts(patient, own_spans or spans)
+    patient.jcv_detection = _jcv_detection(sents, by_sent, [i for i in own if i > 0] or [i for i in scope if i > 0])
     _outcome(patient, sents, by_sent, [i for i in scope if i >= max(1, own.start if not single else 1)])
     return patient
 
@@ -299,6 +300,34 @@ def _patient_facts(patient: Patient, spans: list[Span]) -> None:
         elif label == "CD4" and patient.cd4_per_ul is None:
             patient.cd4_per_ul = parse_value("CD4", span.text)  # type: ignore[assignment]
             patient.facts_evidence["cd4"] = evidence_for(span)
+
+
+_CSF = re.compile(r"\b(?:cerebrospinal fluid|CSF)\b", re.IGNORECASE)
+_JCV = re.compile(r"\bJC\s?(?:virus|polyomavirus)\b|\bJCP?yV\b|\bJCV\b", re.IGNORECASE)
+_SHOWN = re.compile(r"\b(?:confirm\w*|show\w*|reveal\w*|demonstrat\w*|detected|consistent with|diagnostic)\b",
+                    re.IGNORECASE)
+_NEGATIVE = re.compile(r"\b(?:negative|not detected|undetectable|declined|not performed)\b", re.IGNORECASE)
+
+
+_CLAUSE = re.compile(r";|,\s*(?:and|but)\b|\bbut\b|\bwhereas\b", re.IGNORECASE)
+_PCR = re.compile(r"\b(?:PCR|polymerase chain reaction)\b")
+_BIOPSY = re.compile(r"\bbiops(?:y|ies)\b|\bautopsy\b|\bnecropsy\b", re.IGNORECASE)
+
+
+def _jcv_detection(sents: list[Span], by_sent: dict[int, list[Span]], scope: list[int]) -> list[str]:
+    """How the diagnosis was made: JC virus DNA by CSF PCR and/or brain biopsy; negative tests do not count."""
+    found: set[str] = set()
+    for i in scope:
+        text = sents[i].text
+        jc = bool(_JCV.search(text)) or "DNA" in text
+        for clause in _CLAUSE.split(text):
+            if _NEGATIVE.search(clause):
+                continue
+            if _PCR.search(clause) and _CSF.search(clause) and jc:
+                found.add("csf_pcr")
+            if _BIOPSY.search(clause) and (_SHOWN.search(clause) or _JCV.search(clause)):
+                found.add("biopsy")
+    return sorted(found)
 
 
 def _outcome(patient: Patient, sents: list[Span], by_sent: dict[int, list[Span]], scope: list[int]) -> None:

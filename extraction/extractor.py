@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -10,8 +11,8 @@ from spacy.tokens import Doc
 from extraction.cases import assemble_patients, entity_from_span
 from extraction.lexicons import Lexicons, load_lexicons
 from extraction.pipeline import MAX_CHARS, load_pipeline
-from extraction.records import ArticleExtraction
-from ingest.records import Article
+from extraction.records import ArticleExtraction, Entity, Patient
+from ingest.records import AbstractSection, Article
 
 
 class Extractor:
@@ -45,3 +46,33 @@ class Extractor:
             entities=entities,
             patients=patients,
         )
+
+
+def extraction_json(ex: ArticleExtraction) -> dict[str, Any]:
+    """The JSON shape `pmlkg extract` prints: entities with offsets, then the patients."""
+    def entity(e: Entity) -> dict[str, Any]:
+        return {"text": e.text, "label": e.label, "start": e.start, "end": e.end, "id": e.id,
+                "normalised": e.id is not None, "negated": e.negated, "hedged": e.hedged}
+
+    def patient(p: Patient) -> dict[str, Any]:
+        return {
+            "index": p.index, "cohort_size": p.cohort_size, "age_years": p.age_years, "sex": p.sex,
+            "cd4_per_ul": p.cd4_per_ul, "defects": [{"id": d.id, "text": d.text} for d in p.defects],
+            "genes": [g.id for g in p.genes],
+            "exposures": [u.drug for u in p.exposures], "treatments": [u.drug for u in p.treatments],
+            "drugs": [{"drug": u.drug, "role": u.role, "negated": u.entity.negated, "is_class": u.is_class,
+                       "sentence": u.entity.evidence.sentence if u.entity.evidence else None} for u in p.drugs],
+            "outcome": p.outcome, "months_to_outcome": p.months_to_outcome, "iris": p.iris,
+            "jcv_detection": p.jcv_detection, "counts": p.counts,
+            "outcome_sentence": p.outcome_evidence.sentence if p.outcome_evidence else None,
+        }
+
+    return {"pmid": ex.pmid, "extractor": ex.extractor, "about_pml": ex.about_pml, "is_case": ex.is_case,
+            "entities": [entity(e) for e in ex.entities], "patients": [patient(p) for p in ex.patients]}
+
+
+def article_from_text(text: str, pmid: str = "text") -> Article:
+    """Plain text as an article: the first line is the title, the rest (after a blank line) the abstract."""
+    title, _, rest = text.strip("\ufeff").partition("\n")
+    sections = tuple(AbstractSection(p.strip()) for p in rest.split("\n") if p.strip())
+    return Article(pmid=pmid, title=title.strip(), abstract=sections)

@@ -13,7 +13,8 @@ from pathlib import Path
 import spacy
 from spacy.language import Language
 
-import extraction.components  # noqa: F401  (registers the pipeline's factories)
+import extraction.abbreviations  # noqa: F401  (registers the pipeline's factories)
+import extraction.components  # noqa: F401
 from extraction.lexicons import Lexicons
 from extraction.tokenizer import customize_tokenizer
 
@@ -30,6 +31,7 @@ def build_rules_pipeline(lex: Lexicons) -> Language:
     nlp.add_pipe("pmlkg_line_breaks")
     ner = nlp.add_pipe("pmlkg_lexicon_ner")
     ner.add_terms(lex.terms())  # type: ignore[attr-defined]
+    nlp.add_pipe("pmlkg_abbreviations")
     nlp.add_pipe("pmlkg_facts")
     nlp.add_pipe("pmlkg_context")
     nlp.meta.update({

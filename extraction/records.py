@@ -59,6 +59,7 @@ class Patient:
     outcome: Outcome = "unknown"
     months_to_outcome: float | None = None
     iris: bool = False
+    jcv_detection: list[str] = field(default_factory=list)  # "csf_pcr", "biopsy": how PML was shown
     outcome_evidence: Evidence | None = None
     facts_evidence: dict[str, Evidence] = field(default_factory=dict)  # "age", "sex", "cd4"
     counts: dict[str, int] = field(default_factory=dict)  # series only: patients per drug, "died", "survived"

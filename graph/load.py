@@ -238,7 +238,7 @@ class GraphLoader:
         rows.patients.append({"pmid": article.pmid, "id": pid, "props": {
             "pmid": article.pmid, "index": p.index, "cohort_size": p.cohort_size, "age_years": p.age_years,
             "sex": p.sex, "cd4_per_ul": p.cd4_per_ul, "outcome": p.outcome,
-            "months_to_outcome": p.months_to_outcome, "iris": p.iris,
+            "months_to_outcome": p.months_to_outcome, "iris": p.iris, "jcv_detection": p.jcv_detection,
             "deaths": p.counts.get("died") if p.cohort_size > 1 else (1 if p.outcome == "died" else 0),
             "n_defects": len({d.id for d in p.defects}),  # a mixed-defect series cannot attribute drug counts
         }})

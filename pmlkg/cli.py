@@ -144,6 +144,33 @@ def fetch(
 
 
 @app.command()
+def extract(
+    text: Annotated[Optional[str], typer.Option("--text", help="Plain text file (title line, blank line, "
+                                                "abstract), or - for standard input")] = None,
+    pubmed_xml: Annotated[Optional[Path], typer.Option("--pubmed-xml", help="A PubMed XML file")] = None,
+) -> None:
+    """Print the entities and patients extracted from a text or PubMed XML, as JSON."""
+    from extraction.extractor import Extractor, article_from_text, extraction_json
+    from ingest.files import read_file
+    if (text is None) == (pubmed_xml is None):
+        _fail("give exactly one of --text FILE|- and --pubmed-xml FILE", code=2)
+    if text is not None:
+        try:
+            raw = sys.stdin.buffer.read() if text == "-" else Path(text).read_bytes()
+        except OSError as exc:
+            _fail(f"{text}: cannot be read ({exc.strerror})", code=2)
+        articles = [article_from_text(raw.decode("utf-8", errors="replace"))]
+    else:
+        result = read_file(pubmed_xml)  # type: ignore[arg-type]
+        if result.batch is None:
+            _fail(result.error or f"{pubmed_xml}: unreadable", code=2)
+        articles = result.batch.articles  # type: ignore[union-attr]
+    extractor = Extractor()
+    out = [extraction_json(ex) for ex in extractor.extract_many(articles)]
+    typer.echo(json.dumps(out[0] if text is not None else out, ensure_ascii=False, indent=1))
+
+
+@app.command()
 def stats(as_json: Annotated[bool, typer.Option("--json")] = False, data_dir: DataDir = None,
           graph: GraphUri = None) -> None:
     """Counts of nodes per label and edges per type."""

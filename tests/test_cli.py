@@ -125,3 +125,31 @@ def test_serve_and_busy_port(data_dir: Path) -> None:
     finally:
         server.terminate()
         server.wait(20)
+
+
+def test_extract_text_and_pubmed_xml(tmp_path: Path) -> None:
+    from ingest.files import DEMO_CORPUS, read_file
+    batch = read_file(DEMO_CORPUS).batch
+    assert batch is not None
+    case = next(a for a in batch.articles if a.pmid == "90000004")
+    text = tmp_path / "case.txt"
+    text.write_text(case.title + "\n\n" + case.abstract_text)
+    out = json.loads(run("extract", "--text", str(text)).stdout)
+    patient = out["patients"][0]
+    assert [d["id"] for d in patient["defects"]] == ["iuis:gata2-deficiency"] and patient["genes"] == ["GATA2"]
+    assert set(patient["exposures"]) == {"rituximab", "prednisone"}
+    assert set(patient["treatments"]) == {"mefloquine", "mirtazapine"} and patient["outcome"] == "died"
+    assert all(text.read_text()[e["start"]:e["end"]] == e["text"] for e in out["entities"] if e["start"] < len(case.title))
+    many = json.loads(run("extract", "--pubmed-xml", str(DEMO_CORPUS)).stdout)
+    assert len(many) == len(batch.articles) and many[3]["pmid"] == "90000004"
+
+
+def test_extract_bad_input_never_crashes(tmp_path: Path) -> None:
+    for content in (b"", b"\x00\x01\x02\n\n\x1b[31m\x7f", "Ceci n'est pas un résumé.\n\n这不是摘要。".encode(),
+                    b"PML\n\n" + b"rituximab " * 100_000):
+        f = tmp_path / "in.txt"
+        f.write_bytes(content)
+        out = json.loads(run("extract", "--text", str(f), timeout=120).stdout)
+        assert isinstance(out["entities"], list) and isinstance(out["patients"], list)
+    assert run("extract", check=False).returncode == 2
+    assert run("extract", "--text", str(tmp_path / "missing.txt"), check=False).returncode == 2
