@@ -226,7 +226,8 @@ def _drug_uses(sents: list[Span], by_sent: dict[int, list[Span]], scope: list[in
             continue  # "rituximab may predispose to PML" says nothing about this patient
         previous: tuple[int, Role] | None = None
         for span in sorted(by_sent.get(i, []), key=lambda sp: sp.start_char):
-            if span.label_ in ("DRUG", "DRUG_CLASS"):
+            # only normalised drugs join a patient: an unknown model span stays an article mention
+            if span.label_ in ("DRUG", "DRUG_CLASS") and span.kb_id_:
                 use = _drug_use(span, sents[i], lex, before=i < diagnosis_at, previous=previous)
                 previous = (span.end_char, use.role)
                 mentions.setdefault((use.drug, use.entity.negated), []).append((use, i == 0))
@@ -242,7 +243,8 @@ def _add_defects_and_genes(patient: Patient, spans: list[Span]) -> None:
     """Non-negated defect and gene mentions, one per id (the first mention is the evidence)."""
     seen = {(e.label, e.id) for e in patient.defects + patient.genes}
     for span in spans:
-        if span.label_ in ("DEFECT", "GENE") and not span._.negated and (span.label_, span.kb_id_) not in seen:
+        if span.label_ in ("DEFECT", "GENE") and span.kb_id_ and not span._.negated \
+                and (span.label_, span.kb_id_) not in seen:
             seen.add((span.label_, span.kb_id_))
             (patient.defects if span.label_ == "DEFECT" else patient.genes).append(entity_from_span(span))
 
@@ -367,8 +369,8 @@ def _cohort_patient(doc: Doc, sents: list[Span], by_sent: dict[int, list[Span]],
     for i, sent in enumerate(sents):
         _add_defects_and_genes(patient, by_sent.get(i, []))
         for span in by_sent.get(i, []):
-            if span.label_ in ("DRUG", "DRUG_CLASS") and not span._.negated:
-                drug = span.kb_id_ or span.text.lower()
+            if span.label_ in ("DRUG", "DRUG_CLASS") and span.kb_id_ and not span._.negated:
+                drug = span.kb_id_
                 k = _series_count(sent.text[: span.start_char - sent.start_char])
                 if k is not None and drug not in counts:
                     counts[drug] = k

@@ -110,6 +110,42 @@ class LexiconNER:
         return self
 
 
+@Language.factory("pmlkg_normalise", default_config={"lexicon_component": "pmlkg_lexicon_ner"})
+def make_normaliser(nlp: Language, name: str, lexicon_component: str) -> "Normaliser":
+    return Normaliser(nlp, lexicon_component)
+
+
+class Normaliser:
+    """Give entities found by a trained NER their lexicon id and finer label.
+
+    A model span whose text is a lexicon term takes the term's label and id (a DISEASE that is an
+    immune defect becomes DEFECT; "corticosteroids" becomes DRUG_CLASS). Anything else keeps the
+    model's label with no id: an unnormalised but well-formed gene, drug or disease.
+    """
+
+    def __init__(self, nlp: Language, lexicon_component: str):
+        self.nlp = nlp
+        self.lexicon_component = lexicon_component
+
+    def __call__(self, doc: Doc) -> Doc:
+        lexicon: LexiconNER = self.nlp.get_pipe(self.lexicon_component)  # type: ignore[assignment]
+        changed = False
+        ents = []
+        for ent in doc.ents:
+            if not ent.kb_id_:
+                hit = lexicon.lookup(ent.text)
+                if hit and (hit[0] == ent.label_ or {hit[0], ent.label_} in _COMPATIBLE):
+                    ent = Span(doc, ent.start, ent.end, label=hit[0], kb_id=hit[1])
+                    changed = True
+            ents.append(ent)
+        if changed:
+            doc.set_ents(ents)
+        return doc
+
+
+_COMPATIBLE = [{"DEFECT", "DISEASE"}, {"DRUG_CLASS", "DRUG"}]
+
+
 @Language.component("pmlkg_facts")
 def facts(doc: Doc) -> Doc:
     group = SpanGroup(doc, name="facts")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Label = Literal["GENE", "DRUG", "DRUG_CLASS", "DEFECT"]
+Label = Literal["GENE", "DRUG", "DRUG_CLASS", "DEFECT", "DISEASE"]  # DISEASE: not an immune defect
 Role = Literal["exposure", "treatment", "other"]
 Outcome = Literal["died", "survived", "unknown"]
 

@@ -219,6 +219,8 @@ class GraphLoader:
         rows.marks.append({"pmid": article.pmid, "digest": article.digest(), "extractor": ex.extractor})
         mentions: dict[tuple[str, str], dict[str, Any]] = {}
         for ent in ex.entities:
+            if ent.label not in _LABEL_OF:
+                continue  # a disease that is not an immune defect: no node for it in this model
             label, key = self._node(ent, rows)
             m = mentions.get((label, key))
             if m is None:
