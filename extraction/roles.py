@@ -34,7 +34,8 @@ _PURPOSE = re.compile(
     re.IGNORECASE | re.DOTALL)
 _POST_EXPOSURE = re.compile(
     r"^[\w\s,()-]{0,40}?\b(?:was|were|had been) (?:then |subsequently |rapidly |gradually |promptly |also )?"
-    r"(?:discontinued|stopped|withdrawn|tapered|held|reduced|ceased|suspended|interrupted|withheld|switched)\b",
+    r"(?:discontinued|stopped|withdrawn|tapered|held|reduced|ceased|suspended|interrupted|withheld|switched)\b"
+    r"|^[\w\s,()-]{0,40}?\bhad been (?:given|received|used|administered|taken)\b",
     re.IGNORECASE)
 _POST_TREATMENT = re.compile(
     r"^[\w\s,()-]{0,40}?\b(?:(?:was|were) (?:then |subsequently |also |empirically |promptly )?(?:started|initiated|given|"
