@@ -163,7 +163,21 @@ def assemble_patients(doc: Doc, article: Article, lex: Lexicons) -> tuple[CaseLa
         own = range(start, end)
         patients.append(_patient(k, doc, sents, by_sent, lex, shared, own, diagnosis_at, single=len(starts) == 1))
     layout.n_patients = len(patients)
+    if len(patients) == 1:
+        patients[0].mesh_support = mesh_support(patients[0], article)
     return layout, patients
+
+
+def mesh_support(patient: Patient, article: Article) -> list[str]:
+    """Which text-derived facts the MeSH indexing confirms: a second signal, never the only one."""
+    mesh = {m.lower() for m in article.mesh_descriptors} | {c.name.lower() for c in article.chemicals}
+    support = []
+    if patient.sex and patient.sex in mesh and ({"male", "female"} - {patient.sex}).isdisjoint(mesh):
+        support.append("sex")
+    if patient.outcome == "died" and "fatal outcome" in mesh:
+        support.append("outcome")
+    support += [f"drug:{u.drug}" for u in patient.drugs if u.drug in mesh and not u.entity.negated]
+    return support
 
 
 def _first_case_sentence(sents: list[Span], by_sent: dict[int, list[Span]]) -> int:

@@ -63,7 +63,7 @@ def extraction_json(ex: ArticleExtraction) -> dict[str, Any]:
             "drugs": [{"drug": u.drug, "role": u.role, "negated": u.entity.negated, "is_class": u.is_class,
                        "sentence": u.entity.evidence.sentence if u.entity.evidence else None} for u in p.drugs],
             "outcome": p.outcome, "months_to_outcome": p.months_to_outcome, "iris": p.iris,
-            "jcv_detection": p.jcv_detection, "counts": p.counts,
+            "jcv_detection": p.jcv_detection, "counts": p.counts, "mesh_support": p.mesh_support,
             "outcome_sentence": p.outcome_evidence.sentence if p.outcome_evidence else None,
         }
 

@@ -63,6 +63,7 @@ class Patient:
     outcome_evidence: Evidence | None = None
     facts_evidence: dict[str, Evidence] = field(default_factory=dict)  # "age", "sex", "cd4"
     counts: dict[str, int] = field(default_factory=dict)  # series only: patients per drug, "died", "survived"
+    mesh_support: list[str] = field(default_factory=list)  # facts the article's MeSH indexing agrees with
 
     @property
     def exposures(self) -> list[DrugUse]:

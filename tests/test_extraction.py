@@ -150,3 +150,19 @@ def test_bad_text_gives_no_crash(extractor: Extractor) -> None:
         ex = extractor.extract(Article(pmid="1", title=title,
                                        abstract=(AbstractSection(abstract),)))
         assert isinstance(ex.entities, list)
+
+
+def test_mesh_is_a_second_signal(results: dict[str, tuple[Article, ArticleExtraction]]) -> None:
+    """MeSH confirms text facts (sex, fatal outcome, drugs) and never adds one the text lacks."""
+    confirmed = 0
+    for article, ex in results.values():
+        for p in ex.patients:
+            for fact in p.mesh_support:
+                confirmed += 1
+                if fact == "sex":
+                    assert p.sex and p.sex.capitalize() in article.mesh_descriptors
+                elif fact == "outcome":
+                    assert p.outcome == "died" and "Fatal Outcome" in article.mesh_descriptors
+                else:
+                    assert fact.removeprefix("drug:") in {u.drug for u in p.drugs}
+    assert confirmed >= 30
