@@ -16,12 +16,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from graph.errors import StoreError
 from ingest.files import DEMO_CORPUS
+from pmlkg.eval_cli import eval_app
 from pmlkg.settings import Settings
 
 app = typer.Typer(help="PML in inborn errors of immunity: a literature knowledge graph.", no_args_is_help=True,
                   add_completion=False)
 db_app = typer.Typer(help="The embedded FalkorDB server (falkordb: URIs only).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(eval_app, name="eval")
 err = Console(stderr=True)
 
 DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Store, caches, logs [env PMLKG_DATA_DIR; default ./data]")]
