@@ -36,6 +36,8 @@ models: install
 bench: install
 	$(BIN)/python bench/build_phases.py
 	$(BIN)/python bench/fetch_parse.py
+	$(BIN)/python bench/extract_throughput.py
+	$(BIN)/python bench/ner_eval.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
