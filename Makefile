@@ -31,6 +31,7 @@ system-deps:
 ## make models: rebuild the lexicons (needs ../shared) and the spaCy pipelines in nlp_models/
 models: install
 	$(BIN)/python nlp_models/recipe/build_lexicons.py --shared ../shared --out nlp_models/lexicons
+	$(BIN)/python nlp_models/recipe/train.py all --shared ../shared
 	$(BIN)/python nlp_models/recipe/build_pipelines.py
 
 bench: install
