@@ -37,6 +37,8 @@ CURATED_DIR = REPO_ROOT / "nlp_models" / "lexicons" / "curated"
 if str(REPO_ROOT) not in sys.path:  # run as a path, the repo root is not on sys.path
     sys.path.insert(0, str(REPO_ROOT))
 
+from extraction.evaluate import Counts  # noqa: E402
+
 IUIS_2024 = "IUIS-IEI-list-for-web-site-July-2024V2.csv"
 IUIS_2022 = "10875_2022_1289_MOESM2_ESM.csv"
 BC5CDR_TRAIN = "CDR_TrainingSet.PubTator.txt"
@@ -648,19 +650,10 @@ def match_spans(text: str, exact: set[str], folded: set[str], max_tokens: int = 
 
 
 @dataclass
-class Score:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
+class Score(Counts):
+    """Counts plus the false-positive terms, which is what the stoplist is made from."""
+
     fp_terms: Counter = field(default_factory=Counter)
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
 
     def line(self) -> str:
         return f"P {self.precision:.3f}  R {self.recall:.3f}  (TP {self.tp}, FP {self.fp}, FN {self.fn})"
