@@ -40,6 +40,13 @@ RUNS = {
     "gene": {"config": "nlp_models/configs/gene.cfg", "overrides": []},
     "gene_w256": {"config": "nlp_models/configs/gene.cfg",
                   "overrides": ["--components.tok2vec.model.encode.width", "256"]},
+    # throughput variants: a shallower, narrower CNN (the whole extraction must run >= 40 abstracts/s)
+    "chemdis_fast": {"config": "nlp_models/configs/chemdis.cfg",
+                     "overrides": ["--components.tok2vec.model.encode.width", "96",
+                                   "--components.tok2vec.model.encode.depth", "2"]},
+    "gene_fast": {"config": "nlp_models/configs/gene.cfg",
+                  "overrides": ["--components.tok2vec.model.encode.width", "96",
+                                "--components.tok2vec.model.encode.depth", "2"]},
 }
 EVAL_SETS = {  # dev corpus -> (pubtator file, labels scored)
     "bc5cdr_dev": ("bc5cdr/CDR_DevelopmentSet.PubTator.txt", ("DRUG", "DISEASE")),
@@ -56,7 +63,8 @@ DATA = {
     "gene": "train: NLM-Gene train (90%) + GNormPlus train (90%) + BioRED train (Gene/GeneOrGeneProduct->GENE); "
             "dev: NLM-Gene + GNormPlus 10% carved by sha1(pmid) % 10 == 0, + BioRED dev",
 }
-DATA["gene_w256"] = DATA["gene"]
+DATA["gene_w256"] = DATA["gene_fast"] = DATA["gene"]
+DATA["chemdis_fast"] = DATA["chemdis"]
 TARGET = {"chemdis": "pmlkg_ner_chemdis", "gene": "pmlkg_ner_gene"}
 
 
