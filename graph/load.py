@@ -115,8 +115,6 @@ _LABEL_OF = {"GENE": "Gene", "DRUG": "Drug", "DRUG_CLASS": "Drug", "DEFECT": "De
 @dataclass(slots=True)
 class LoadReport:
     articles: int = 0
-    skipped_unchanged: int = 0
-    deleted: int = 0
     patients: int = 0
     rows: int = 0  # rows sent to the store, all statements together
 

@@ -14,7 +14,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 from ingest.cache import PubmedCache
 from ingest.entrez import ESEARCH_MAX, FETCH_BATCH, EntrezClient, EntrezError, SearchResult
@@ -115,7 +114,3 @@ def fetch_query(client: EntrezClient, cache: PubmedCache, query: str, *, since: 
                      fetched=report.fetched, new=report.new, revised=report.revised,
                      missing=report.missing[:1000], eutils_url=client.config.base_url)
     return report
-
-
-def default_cache(data_dir: Path, query: str) -> PubmedCache:
-    return PubmedCache.for_query(data_dir, query)

@@ -114,7 +114,8 @@ def fetch(
     from datetime import date as _date
 
     from ingest.entrez import EntrezClient, EntrezConfig, EntrezError
-    from ingest.fetch import default_cache, fetch_query
+    from ingest.cache import PubmedCache
+    from ingest.fetch import fetch_query
     from ingest.query import DEFAULT_QUERY
     settings = _settings(data_dir, None)
     try:
@@ -122,7 +123,7 @@ def fetch(
     except ValueError:
         _fail(f"--since {since!r} is not a date (YYYY-MM-DD)", code=2)
     q = query or DEFAULT_QUERY
-    cache = default_cache(settings.data_dir, q)
+    cache = PubmedCache.for_query(settings.data_dir, q)
     client = EntrezClient(EntrezConfig.from_env())
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, disable=as_json or not err.is_terminal) as bar:
