@@ -44,6 +44,10 @@ RUNS = {
     "chemdis_fast": {"config": "nlp_models/configs/chemdis.cfg",
                      "overrides": ["--components.tok2vec.model.encode.width", "96",
                                    "--components.tok2vec.model.encode.depth", "2"]},
+    "chemdis_ncbi_fast": {"config": "nlp_models/configs/chemdis.cfg",
+                          "overrides": ["--paths.train", "nlp_models/corpus/chemdis_ncbi_train.spacy",
+                                        "--components.tok2vec.model.encode.width", "96",
+                                        "--components.tok2vec.model.encode.depth", "2"]},
     "gene_fast": {"config": "nlp_models/configs/gene.cfg",
                   "overrides": ["--components.tok2vec.model.encode.width", "96",
                                 "--components.tok2vec.model.encode.depth", "2"]},
@@ -65,6 +69,7 @@ DATA = {
 }
 DATA["gene_w256"] = DATA["gene_fast"] = DATA["gene"]
 DATA["chemdis_fast"] = DATA["chemdis"]
+DATA["chemdis_ncbi_fast"] = DATA["chemdis_ncbi"]
 TARGET = {"chemdis": "pmlkg_ner_chemdis", "gene": "pmlkg_ner_gene"}
 
 
