@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from spacy.tokens import Doc, Span
 
 from extraction.components import sentence_table
-from extraction.facts import months_in, number, parse_value
+from extraction.facts import JC_VIRUS, months_in, number, parse_value
 from extraction.lexicons import Lexicons
 from extraction.records import DrugUse, Entity, Evidence, Patient, Role
 from extraction.roles import RoleContext, classify_role, resolve_role
@@ -74,19 +74,20 @@ def _doc_text(doc: Doc) -> str:
     return text
 
 
-def sentence_table_of(doc: Doc) -> list[Span]:
-    if "pmlkg_sentences" not in doc.user_data:
-        doc.user_data["pmlkg_sentences"] = sentence_table(doc)
-    return doc.user_data["pmlkg_sentences"][0]
-
-
-def sentence_of(span: Span) -> Span:
-    """The span's sentence, from a per-doc table (see ``components.sentence_table``)."""
-    doc = span.doc
+def _sentences(doc: Doc) -> tuple[list[Span], list[int]]:
+    """The per-doc sentence table (see ``components.sentence_table``), computed once per doc."""
     table = doc.user_data.get("pmlkg_sentences")
     if table is None:
         table = doc.user_data["pmlkg_sentences"] = sentence_table(doc)
-    sents, of_token = table
+    return table
+
+
+def sentence_table_of(doc: Doc) -> list[Span]:
+    return _sentences(doc)[0]
+
+
+def sentence_of(span: Span) -> Span:
+    sents, of_token = _sentences(span.doc)
     return sents[of_token[span.start]]
 
 
@@ -226,7 +227,7 @@ def _patient(index: int, doc: Doc, sents: list[Span], by_sent: dict[int, list[Sp
     drug_scope = scope if single else list(own) + [i for i in shared if i > 0]
     patient.drugs = _drug_uses(sents, by_sent, drug_scope, lex, diagnosis_at)
     _patient_facts(patient, own_spans or spans)
-    patient.jcv_detection = _jcv_detection(sents, by_sent, [i for i in own if i > 0] or [i for i in scope if i > 0])
+    patient.jcv_detection = _jcv_detection(sents, [i for i in own if i > 0] or [i for i in scope if i > 0])
     _outcome(patient, sents, by_sent, [i for i in scope if i >= max(1, own.start if not single else 1)])
     return patient
 
@@ -319,7 +320,7 @@ def _patient_facts(patient: Patient, spans: list[Span]) -> None:
 
 
 _CSF = re.compile(r"\b(?:cerebrospinal fluid|CSF)\b", re.IGNORECASE)
-_JCV = re.compile(r"\bJC\s?(?:virus|polyomavirus)\b|\bJCP?yV\b|\bJCV\b", re.IGNORECASE)
+_JCV = re.compile(JC_VIRUS, re.IGNORECASE)
 _SHOWN = re.compile(r"\b(?:confirm\w*|show\w*|reveal\w*|demonstrat\w*|detected|consistent with|diagnostic)\b",
                     re.IGNORECASE)
 _NEGATIVE = re.compile(r"\b(?:negative|not detected|undetectable|declined|not performed)\b", re.IGNORECASE)
@@ -330,7 +331,7 @@ _PCR = re.compile(r"\b(?:PCR|polymerase chain reaction)\b")
 _BIOPSY = re.compile(r"\bbiops(?:y|ies)\b|\bautopsy\b|\bnecropsy\b", re.IGNORECASE)
 
 
-def _jcv_detection(sents: list[Span], by_sent: dict[int, list[Span]], scope: list[int]) -> list[str]:
+def _jcv_detection(sents: list[Span], scope: list[int]) -> list[str]:
     """How the diagnosis was made: JC virus DNA by CSF PCR and/or brain biopsy; negative tests do not count."""
     found: set[str] = set()
     for i in scope:

@@ -23,6 +23,8 @@ _DASH = r"[-\u2010-\u2013 ]"
 _UNIT = r"(?P<unit>day|week|month|year)s?"
 _UNIT2 = r"(?P<unit2>day|week|month|year)s?"
 
+JC_VIRUS = r"\bJC\s?(?:poly[o]?mavirus|virus)\b|\bJCP?yV\b|\bJCV\b"
+
 PATTERNS: dict[str, re.Pattern[str]] = {
     # "a 34-year-old man", "a 15-month-old girl", "aged 7 years"
     "AGE": re.compile(
@@ -43,7 +45,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {
         r"/\s*(?:µ|u|μ)[lL]|/\s*mm(?:3|³)|cells?\s+per\s+(?:µ|u|μ)[lL]|cells?\s+per\s+(?:cubic\s+)?mm)?"),
     "PML": re.compile(
         r"\bprogressive multifocal leu[ck]oencephalopathy\b|\bPML\b(?![- ]?(?:RAR|nuclear|bod|protein|gene))"
-        r"|\bJC\s?(?:poly[o]?mavirus|virus)\b|\bJCP?yV\b|\bJCV\b", re.IGNORECASE),
+        rf"|{JC_VIRUS}", re.IGNORECASE),
     "DIED": re.compile(
         r"\b(?:died|death|deceased|succumbed|passed away|fatal outcome|expired|was fatal|proved fatal)\b",
         re.IGNORECASE),
