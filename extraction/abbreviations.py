@@ -4,8 +4,9 @@ Schwartz AS, Hearst MA. A simple algorithm for identifying abbreviation definiti
 biomedical text. Pac Symp Biocomput 2003:451-62. The short form is the text in parentheses
 (2-10 characters, with a letter); its long form is the shortest word sequence before the
 parenthesis whose characters contain the short form's letters in order, the first letter
-starting a word. Once found, every later occurrence of the short form inherits the entity its
-long form was recognised as, which is how "ICL", "XLA" or "APDS" get labelled and normalised.
+starting a word. Once found, every occurrence of the short form takes the entity its long form
+was recognised as, which is how "ICL", "XLA" or "APDS" get labelled and normalised, and how a
+short form another source read differently ("IRIS" as a gene) is set right.
 """
 
 from __future__ import annotations
@@ -78,10 +79,12 @@ def abbreviations(doc: Doc) -> Doc:
         return doc
     ents = list(doc.ents)
     by_end = {(e.start_char, e.end_char): e for e in ents}
+    by_start = {e.start: e for e in ents}
     taken = set()
     for e in ents:
         taken.update(range(e.start, e.end))
     added: list[Span] = []
+    relabelled: dict[int, Span] = {}
     for a in pairs:
         long_end = a.long_start + len(a.long)
         source = by_end.get((a.long_start, long_end)) or next(
@@ -91,10 +94,21 @@ def abbreviations(doc: Doc) -> Doc:
             continue
         for m in re.finditer(rf"(?<![\w-]){re.escape(a.short)}(?![\w-])", text):
             span = doc.char_span(m.start(), m.end())
-            if span is None or any(i in taken for i in range(span.start, span.end)):
+            if span is None:
+                continue
+            own = by_start.get(span.start)
+            if own is not None and own.end == span.end and own is not source \
+                    and (own.label_, own.kb_id_) != (source.label_, source.kb_id_):
+                # "immune reconstitution inflammatory syndrome (IRIS)": a model that reads IRIS as a
+                # gene (an HGNC alias of BRCA1) is overruled by what the text defines it as
+                relabelled[own.start] = Span(doc, own.start, own.end, label=source.label_, kb_id=source.kb_id_)
+                continue
+            if any(i in taken for i in range(span.start, span.end)):
                 continue
             added.append(Span(doc, span.start, span.end, label=source.label_, kb_id=source.kb_id_))
             taken.update(range(span.start, span.end))
-    if added:
+    if added or relabelled:
+        ents = [relabelled.get(e.start, e) if relabelled.get(e.start) is not None and e.end == relabelled[e.start].end
+                else e for e in ents]
         doc.set_ents(sorted(ents + added, key=lambda s: s.start), default="unmodified")
     return doc

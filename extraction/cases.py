@@ -218,9 +218,9 @@ def _patient(index: int, doc: Doc, sents: list[Span], by_sent: dict[int, list[Sp
     spans = [s for i in scope for s in by_sent.get(i, [])]
     own_spans = [s for i in own for s in by_sent.get(i, [])]
     # a patient's own sentences name its defect; shared ones (title, background) are the fallback
-    _add_defects_and_genes(patient, own_spans)
+    _add_defects_and_genes(patient, own_spans, lex)
     if not patient.defects:
-        _add_defects_and_genes(patient, spans)
+        _add_defects_and_genes(patient, spans, lex)
     _link_defects_and_genes(patient, lex)
     if any(d.id not in _UMBRELLA for d in patient.defects):
         patient.defects = [d for d in patient.defects if d.id not in _UMBRELLA]
@@ -254,10 +254,16 @@ def _drug_uses(sents: list[Span], by_sent: dict[int, list[Span]], scope: list[in
     return uses
 
 
-def _add_defects_and_genes(patient: Patient, spans: list[Span]) -> None:
-    """Non-negated defect and gene mentions, one per id (the first mention is the evidence)."""
+def _add_defects_and_genes(patient: Patient, spans: list[Span], lex: Lexicons) -> None:
+    """Non-negated defect and inborn-error gene mentions, one per id (the first mention is the evidence).
+
+    Only IUIS genes are a patient's gene: any HGNC gene normalises ("CD4" in "CD4+ T-cell count",
+    "JCV VP1"), and those stay article mentions rather than the cause of the patient's defect.
+    """
     seen = {(e.label, e.id) for e in patient.defects + patient.genes}
     for span in spans:
+        if span.label_ == "GENE" and span.kb_id_ not in lex.genes:
+            continue
         if span.label_ in ("DEFECT", "GENE") and span.kb_id_ and not span._.negated \
                 and (span.label_, span.kb_id_) not in seen:
             seen.add((span.label_, span.kb_id_))
@@ -382,7 +388,7 @@ def _cohort_patient(doc: Doc, sents: list[Span], by_sent: dict[int, list[Span]],
     diagnosis_at = _diagnosis_sentence(sents, by_sent)
     counts: dict[str, int] = {}
     for i, sent in enumerate(sents):
-        _add_defects_and_genes(patient, by_sent.get(i, []))
+        _add_defects_and_genes(patient, by_sent.get(i, []), lex)
         for span in by_sent.get(i, []):
             if span.label_ in ("DRUG", "DRUG_CLASS") and span.kb_id_ and not span._.negated:
                 drug = span.kb_id_

@@ -178,9 +178,10 @@ class IdIndex:
 
 def build_id_index(lex: Lexicons) -> IdIndex:
     by_key: dict[tuple[str, str], frozenset[str]] = {}
-    for g in lex.genes.values():
-        if g.ncbi_gene_id is not None:
-            by_key[("GENE", g.symbol)] = frozenset({str(g.ncbi_gene_id)})
+    for symbol in set(lex.genes) | set(lex.hgnc):
+        ncbi = lex.ncbi_gene_id(symbol)
+        if ncbi is not None:
+            by_key[("GENE", symbol)] = frozenset({str(ncbi)})
     for d in lex.drugs.values():
         if d.mesh_id:
             by_key[("DRUG", d.name)] = frozenset({d.mesh_id})
@@ -192,6 +193,8 @@ def build_id_index(lex: Lexicons) -> IdIndex:
         known[{"GENE": "GENE", "DRUG": "DRUG", "DEFECT": "DISEASE"}[source]].update(ids)
     by_text: dict[tuple[str, bool, str], str] = {}
     for term in lex.terms():
+        _index_term(by_text, term)
+    for term in lex.hgnc_terms():
         _index_term(by_text, term)
     return IdIndex(known={k: frozenset(v) for k, v in known.items()}, by_key=by_key, by_text=by_text)
 

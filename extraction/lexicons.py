@@ -20,7 +20,7 @@ from typing import Literal
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LEXICON_DIR: Path = Path(os.environ.get("PMLKG_LEXICON_DIR", REPO_ROOT / "nlp_models" / "lexicons"))
-FILES = ("genes.tsv", "defects.tsv", "drugs.tsv", "drug_classes.tsv")
+FILES = ("genes.tsv", "defects.tsv", "drugs.tsv", "drug_classes.tsv", "hgnc_genes.tsv")
 MIN_TERM_CHARS = 3  # 1-2 character strings (C3, γc) are too ambiguous to match in free text
 
 Label = Literal["GENE", "DRUG", "DRUG_CLASS", "DEFECT"]
@@ -34,6 +34,7 @@ class Term:
     label: str  # "GENE" | "DRUG" | "DRUG_CLASS" | "DEFECT"
     id: str  # gene symbol / drug canonical name / drug class id / defect id
     case_sensitive: bool
+    curated: bool = False  # the PML/immunodeficiency vocabulary: outranks the trained models
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,16 @@ class Gene:
     aliases: tuple[str, ...]
     defect_ids: tuple[str, ...]
     iuis_categories: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HgncGene:
+    """Any approved human gene (HGNC): what a model-found gene outside the IUIS list normalises to."""
+
+    symbol: str
+    hgnc_id: str | None
+    ncbi_gene_id: int | None
+    name: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +99,12 @@ class Lexicons:
     defects: Mapping[str, Defect]
     drugs: Mapping[str, Drug]
     drug_classes: Mapping[str, DrugClass]
+    hgnc: Mapping[str, HgncGene]
     version: str  # sha256 prefix over the TSV files, part of the extractor version
     _forms: Mapping[tuple[str, str], _Forms] = field(default_factory=dict, repr=False, compare=False)
     _preferred_defect: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     _curated_defects: frozenset[str] = field(default_factory=frozenset, repr=False, compare=False)
+    _hgnc_alias: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def terms(self) -> Iterator[Term]:
         """Every surface form once, in priority order: defects (curated first), genes, classes, drugs.
@@ -111,7 +124,21 @@ class Lexicons:
                     if len(text) < MIN_TERM_CHARS or k in seen:
                         continue
                     seen.add(k)
-                    yield Term(text=text, label=label, id=key, case_sensitive=case_sensitive)
+                    yield Term(text=text, label=label, id=key, case_sensitive=case_sensitive,
+                               curated=self._is_curated(label, key))
+
+    def _is_curated(self, label: str, key: str) -> bool:
+        """Immune defects, drug classes and the drugs placed in a class (the exposures and treatments
+        this product is about, e.g. interleukin-7 for PML) are what the dictionary knows better than
+        a model trained on other corpora; the rest of the 15k drugs are a broad, generic list."""
+        return label in ("DEFECT", "DRUG_CLASS") or (label == "DRUG" and bool(self.drugs[key].classes))
+
+    def hgnc_terms(self) -> Iterator[Term]:
+        """Every HGNC symbol and unambiguous alias as a GENE form that normalises (never matches)."""
+        for symbol in sorted(self.hgnc):
+            yield Term(text=symbol, label="GENE", id=symbol, case_sensitive=True)
+        for alias, symbol in sorted(self._hgnc_alias.items()):
+            yield Term(text=alias, label="GENE", id=symbol, case_sensitive=True)
 
     def _term_order(self) -> Iterator[tuple[Label, str]]:
         curated = sorted(self._curated_defects)
@@ -120,6 +147,23 @@ class Lexicons:
         yield from (("GENE", g) for g in sorted(self.genes))
         yield from (("DRUG_CLASS", c) for c in sorted(self.drug_classes))
         yield from (("DRUG", d) for d in sorted(self.drugs))
+
+    def hgnc_symbol(self, text: str) -> str | None:
+        """The approved symbol a gene mention names: the symbol itself, an unambiguous previous or
+        alias symbol, or either written with a hyphen ("IL-10", "PAX-5"); exact case, as symbols are."""
+        for form in (text, text.replace("-", "")):
+            if form in self.hgnc:
+                return form
+            if form in self._hgnc_alias:
+                return self._hgnc_alias[form]
+        return None
+
+    def ncbi_gene_id(self, symbol: str) -> int | None:
+        gene = self.genes.get(symbol)
+        if gene is not None and gene.ncbi_gene_id is not None:
+            return gene.ncbi_gene_id
+        hgnc = self.hgnc.get(symbol)
+        return hgnc.ncbi_gene_id if hgnc else None
 
     def defect_for_gene(self, symbol: str) -> Defect | None:
         """The gene's preferred defect: a curated one (the form the literature means) first."""
@@ -190,9 +234,20 @@ def _classes(rows: list[dict[str, str]], forms: dict) -> dict[str, DrugClass]:
     return classes
 
 
+def _hgnc(rows: list[dict[str, str]]) -> tuple[dict[str, HgncGene], dict[str, str]]:
+    genes, aliases = {}, {}
+    for r in rows:
+        genes[r["symbol"]] = HgncGene(symbol=r["symbol"], hgnc_id=r["hgnc_id"] or None,
+                                      ncbi_gene_id=int(r["ncbi_gene_id"]) if r["ncbi_gene_id"] else None,
+                                      name=r["name"] or None)
+        for alias in _split(r["aliases"]):
+            aliases[alias] = r["symbol"]
+    return genes, aliases
+
+
 @functools.lru_cache(maxsize=8)
 def load_lexicons(directory: Path | None = None) -> Lexicons:
-    """Read the four TSVs of ``directory`` (default ``LEXICON_DIR``); cached per directory."""
+    """Read the TSVs of ``directory`` (default ``LEXICON_DIR``); cached per directory."""
     directory = Path(directory) if directory is not None else LEXICON_DIR
     missing = [name for name in FILES if not (directory / name).is_file()]
     if missing:
@@ -208,7 +263,8 @@ def load_lexicons(directory: Path | None = None) -> Lexicons:
     defects, curated = _defects(_read(directory / "defects.tsv"), forms, gene_terms)
     drugs = _drugs(_read(directory / "drugs.tsv"), forms)
     classes = _classes(_read(directory / "drug_classes.tsv"), forms)
+    hgnc, hgnc_alias = _hgnc(_read(directory / "hgnc_genes.tsv"))
     return Lexicons(genes=MappingProxyType(genes), defects=MappingProxyType(defects), drugs=MappingProxyType(drugs),
-                    drug_classes=MappingProxyType(classes), version=digest.hexdigest()[:12],
+                    drug_classes=MappingProxyType(classes), hgnc=MappingProxyType(hgnc), version=digest.hexdigest()[:12],
                     _forms=MappingProxyType(forms), _preferred_defect=MappingProxyType(preferred),
-                    _curated_defects=curated)
+                    _curated_defects=curated, _hgnc_alias=MappingProxyType(hgnc_alias))

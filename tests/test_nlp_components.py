@@ -95,3 +95,71 @@ def test_cd4_never_reads_cd40() -> None:
 ])
 def test_time_to_outcome(text: str, months: float) -> None:
     assert months_in(text) == months
+
+
+# ---------------------------------------------------------------- dictionary features and merging
+
+def _features(terms: list[tuple[str, str, bool]]):
+    from extraction.ner_features import DictFeatures
+    component = DictFeatures()
+    for text, label, cs in terms:
+        component.add(text, label, cs)
+    return component
+
+
+def test_dictionary_features_tag_longest_matches_per_label(nlp: Language) -> None:
+    features = _features([("progressive multifocal leukoencephalopathy", "DISEASE", False),
+                          ("leukoencephalopathy", "DISEASE", False), ("rituximab", "DRUG", False),
+                          ("BTK", "GENE", True), ("IL-10", "GENE", True), ("il-10", "DRUG", False)])
+    doc = features(nlp.make_doc("Progressive multifocal leukoencephalopathy after Rituximab; btk and BTK; IL-10."))
+    tags = {t.text: t.tag_ for t in doc}
+    assert [t.tag_ for t in doc[:3]] == ["DISEASE-B", "DISEASE-I", "DISEASE-I"]  # the longest, not its tail
+    assert tags["Rituximab"] == "DRUG-B"  # names fold case
+    assert [t.tag_ for t in doc if t.text in ("btk", "BTK")] == ["", "GENE-B"]  # symbols do not
+    assert [t.tag_ for t in doc if t.text in ("IL", "10")] == ["DRUG-B|GENE-B", "DRUG-I|GENE-I"]  # both dictionaries
+    assert all(t.tag_ == "" for t in doc if t.text in ("after", ";", "and", "."))
+
+
+def test_dictionary_features_survive_a_save_and_load(tmp_path, nlp: Language) -> None:
+    from extraction.ner_features import DictFeatures
+    features = _features([("rituximab", "DRUG", False), ("BTK", "GENE", True)])
+    features.to_disk(tmp_path)
+    loaded = DictFeatures().from_disk(tmp_path)
+    assert loaded.digest() == features.digest() and len(loaded) == 2
+    text = "BTK and rituximab"
+    assert [t.tag_ for t in loaded(nlp.make_doc(text))] == [t.tag_ for t in features(nlp.make_doc(text))]
+    assert _features([("rituximab", "DRUG", False)]).digest() != features.digest()
+
+
+def test_merge_takes_sources_in_priority_order_and_normalises(nlp: Language) -> None:
+    """Two rule-based stand-ins for the trained models claim overlapping spans; priority decides."""
+    import spacy
+
+    from extraction.lexicons import load_lexicons
+    from extraction.tokenizer import customize_tokenizer
+
+    def pipeline(priority: list) -> Language:
+        p = customize_tokenizer(spacy.blank("en"))
+        lexicon = p.add_pipe("pmlkg_lexicon_ner", config={"spans_key": "lexicon"})
+        lexicon.add_terms(load_lexicons().terms())
+        p.add_pipe("entity_ruler", name="gene_model").add_patterns([{"label": "GENE", "pattern": "insulin"}])
+        p.add_pipe("pmlkg_ents_to_spans", name="gene_spans", config={"spans_key": "gene_model"})
+        p.add_pipe("entity_ruler", name="disease_model").add_patterns(
+            [{"label": "DISEASE", "pattern": "X-linked agammaglobulinemia"},
+             {"label": "DISEASE", "pattern": [{"LOWER": "leukoencephalopathy"}]}])
+        p.add_pipe("pmlkg_merge_entities", config={"priority": priority})
+        return p
+
+    text = "Insulin and insulin levels in X-linked agammaglobulinemia with leukoencephalopathy."
+    gene_first = pipeline([["gene_model", None], ["lexicon", None], ["ents", None]])(text)
+    got = {(e.text, e.label_, e.kb_id_) for e in gene_first.ents}
+    assert ("insulin", "GENE", "") in got  # the gene model wins its span over the drug dictionary
+    assert ("X-linked agammaglobulinemia", "DEFECT", "iuis:btk-deficiency-x-linked-agammaglobulinemia") in got
+    assert ("leukoencephalopathy", "DISEASE", "") in got  # a model span no lexicon knows: kept, unnormalised
+    drug_first = pipeline([["lexicon", ["DRUG"]], ["gene_model", None], ["ents", None]])(text)
+    assert ("insulin", "DRUG", "insulin") in {(e.text, e.label_, e.kb_id_) for e in drug_first.ents}
+    assert not drug_first.spans["gene_model"] or all(
+        not (e.start < s.end and s.start < e.end) or e.label_ == "DRUG"
+        for s in drug_first.spans["gene_model"] for e in drug_first.ents)
+    ents_only = pipeline([["ents", ["DISEASE"]]])(text)  # labels filter a source
+    assert {e.label_ for e in ents_only.ents} == {"DEFECT", "DISEASE"}

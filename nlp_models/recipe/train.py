@@ -11,7 +11,11 @@ Steps (each also runnable alone):
   install                 copy the chosen runs' model-best to nlp_models/pmlkg_ner_{chemdis,gene},
                           add the `pmlkg` block (data, command, wall time, per-corpus dev scores) to meta.json
 
-Runs (RUNS below): chemdis (BC5CDR+BioRED), chemdis_ncbi (+NCBI-disease, DRUG missing), gene.
+Runs (RUNS below): chemdis_ncbi (BC5CDR + BioRED + NCBI-disease with DRUG missing) and gene are
+the shipped ones (`all` trains and installs them); chemdis (without NCBI-disease), *_fv (static
+vectors, recipe/vectors.py first) and *_w128 (wider CNN) are the measured variants.
+The configs read nlp_models/lexicons/ner_features.tsv (dictionary features): models that are
+installed together must be trained on the same file (build_extract_pipeline checks the digest).
 Run outputs go to nlp_models/corpus/runs/<run>/ (build folder, not committed).
 """
 
@@ -33,24 +37,23 @@ CORPUS = ROOT / "nlp_models" / "corpus"
 RUNS_DIR = CORPUS / "runs"
 PY = sys.executable
 
-RUNS = {
+NCBI_TRAIN = ["--paths.train", "nlp_models/corpus/chemdis_ncbi_train.spacy"]
+VECTORS = ["--paths.vectors", "nlp_models/corpus/vectors/spacy",
+           "--components.tok2vec.model.embed.include_static_vectors", "true"]
+WIDE = ["--components.tok2vec.model.encode.width", "128", "--components.tok2vec.model.encode.depth", "4"]
+NO_FEATURES = ["--nlp.pipeline", '["tok2vec","ner"]', "--training.annotating_components", "[]",
+               "--components.tok2vec.model.embed.attrs", '["NORM","PREFIX","SUFFIX","SHAPE"]',
+               "--components.tok2vec.model.embed.rows", "[10000,2500,5000,1000]"]
+RUNS = {  # the configs are the shipped recipe; variants are overrides measured against them
     "chemdis": {"config": "nlp_models/configs/chemdis.cfg", "overrides": []},
-    "chemdis_ncbi": {"config": "nlp_models/configs/chemdis.cfg",
-                     "overrides": ["--paths.train", "nlp_models/corpus/chemdis_ncbi_train.spacy"]},
+    "chemdis_ncbi": {"config": "nlp_models/configs/chemdis.cfg", "overrides": NCBI_TRAIN},
     "gene": {"config": "nlp_models/configs/gene.cfg", "overrides": []},
-    "gene_w256": {"config": "nlp_models/configs/gene.cfg",
-                  "overrides": ["--components.tok2vec.model.encode.width", "256"]},
-    # throughput variants: a shallower, narrower CNN (the whole extraction must run >= 40 abstracts/s)
-    "chemdis_fast": {"config": "nlp_models/configs/chemdis.cfg",
-                     "overrides": ["--components.tok2vec.model.encode.width", "96",
-                                   "--components.tok2vec.model.encode.depth", "2"]},
-    "chemdis_ncbi_fast": {"config": "nlp_models/configs/chemdis.cfg",
-                          "overrides": ["--paths.train", "nlp_models/corpus/chemdis_ncbi_train.spacy",
-                                        "--components.tok2vec.model.encode.width", "96",
-                                        "--components.tok2vec.model.encode.depth", "2"]},
-    "gene_fast": {"config": "nlp_models/configs/gene.cfg",
-                  "overrides": ["--components.tok2vec.model.encode.width", "96",
-                                "--components.tok2vec.model.encode.depth", "2"]},
+    # + static floret vectors trained here (recipe/vectors.py; run it before these)
+    "chemdis_ncbi_fv": {"config": "nlp_models/configs/chemdis.cfg", "overrides": NCBI_TRAIN + VECTORS},
+    "gene_fv": {"config": "nlp_models/configs/gene.cfg", "overrides": VECTORS},
+    # a wider, deeper CNN (width 128, depth 4)
+    "chemdis_ncbi_w128": {"config": "nlp_models/configs/chemdis.cfg", "overrides": NCBI_TRAIN + WIDE},
+    "gene_w128": {"config": "nlp_models/configs/gene.cfg", "overrides": WIDE},
 }
 EVAL_SETS = {  # dev corpus -> (pubtator file, labels scored)
     "bc5cdr_dev": ("bc5cdr/CDR_DevelopmentSet.PubTator.txt", ("DRUG", "DISEASE")),
@@ -67,16 +70,15 @@ DATA = {
     "gene": "train: NLM-Gene train (90%) + GNormPlus train (90%) + BioRED train (Gene/GeneOrGeneProduct->GENE); "
             "dev: NLM-Gene + GNormPlus 10% carved by sha1(pmid) % 10 == 0, + BioRED dev",
 }
-DATA["gene_w256"] = DATA["gene_fast"] = DATA["gene"]
-DATA["chemdis_fast"] = DATA["chemdis"]
-DATA["chemdis_ncbi_fast"] = DATA["chemdis_ncbi"]
+for _run in RUNS:
+    DATA.setdefault(_run, DATA["chemdis_ncbi" if _run.startswith("chemdis_ncbi") else _run.split("_")[0]])
 TARGET = {"chemdis": "pmlkg_ner_chemdis", "gene": "pmlkg_ner_gene"}
 
 
 def train_cmd(run: str) -> list[str]:
     spec = RUNS[run]
     return [PY, "-m", "spacy", "train", spec["config"], "--output", str(RUNS_DIR / run), "--code",
-            "extraction/tokenizer.py", "--gpu-id", "-1", *spec["overrides"]]
+            "nlp_models/recipe/registry.py", "--gpu-id", "-1", *spec["overrides"]]
 
 
 def train(runs: list[str], minutes: float) -> None:
@@ -117,6 +119,7 @@ def prf(tp: int, npred: int, ngold: int) -> dict:
 def evaluate(run: str, shared: Path, model_dir: Path | None = None) -> dict:
     import spacy
 
+    import extraction.ner_features  # noqa: F401  (registers pmlkg_dict_features)
     import extraction.tokenizer  # noqa: F401  (registers the tokenizer callback)
     from extraction.pubtator import gold_spans, read_pubtator
 
@@ -148,6 +151,14 @@ def evaluate(run: str, shared: Path, model_dir: Path | None = None) -> dict:
     return scores
 
 
+def _feature_digest(pipeline_dir: Path) -> str | None:
+    import spacy
+
+    import extraction.ner_features  # noqa: F401
+    nlp = spacy.load(pipeline_dir)
+    return nlp.get_pipe("pmlkg_dict_features").digest() if "pmlkg_dict_features" in nlp.pipe_names else None
+
+
 def install(choice: dict[str, str], shared: Path) -> None:
     import spacy
 
@@ -161,10 +172,13 @@ def install(choice: dict[str, str], shared: Path) -> None:
         evals = json.loads((RUNS_DIR / f"{run}.eval.json").read_text())
         stats = json.loads((CORPUS / "stats.json").read_text())
         meta["name"] = TARGET[model].removeprefix("pmlkg_")
-        meta["description"] = f"pmlkg {TARGET[model]}: spaCy CNN tok2vec + ner, trained on gold PubMed corpora, no vectors"
+        meta["description"] = (f"pmlkg {TARGET[model]}: spaCy CNN tok2vec + ner with dictionary-match features "
+                               "(pmlkg_dict_features), trained on gold PubMed corpora, no static vectors")
         meta["pmlkg"] = {
             "run": run,
             "data": DATA[run],
+            "features": "pmlkg_dict_features over nlp_models/lexicons/ner_features.tsv "
+                        f"(digest {_feature_digest(dst)}), read as the TAG hash-embedding attribute",
             "exclusions": "PMIDs of shared/corpora/OVERLAP_WITH_HELDOUT.tsv dropped from train and dev; "
                           "train docs whose PMID is in a dev set dropped; longest of overlapping gold spans kept",
             "corpus_stats": {k: v for k, v in stats.items() if k.startswith(("chemdis" if model == "chemdis" else "gene"))}
@@ -188,10 +202,10 @@ def main() -> None:
     ap.add_argument("runs", nargs="*")
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     ap.add_argument("--minutes", type=float, default=26.0, help="wall-time cap per run")
-    ap.add_argument("--chemdis-run", default="chemdis")
+    ap.add_argument("--chemdis-run", default="chemdis_ncbi")
     ap.add_argument("--gene-run", default="gene")
     args = ap.parse_args()
-    runs = args.runs or ["chemdis", "chemdis_ncbi", "gene"]
+    runs = args.runs or ["chemdis_ncbi", "gene"]
     if args.step in ("all", "prepare"):
         subprocess.run([PY, "nlp_models/recipe/prepare_corpora.py", "--shared", str(args.shared)], cwd=ROOT, check=True)
     if args.step in ("all", "train"):

