@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install system-deps models lexicons bench clean
+.PHONY: run test install system-deps node-deps models lexicons bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,12 +21,16 @@ run: install
 	$(BIN)/pmlkg serve
 
 ## make test: install everything and run the whole test suite
-test: install system-deps
+test: install system-deps node-deps
 	$(BIN)/python -m pytest -q
 
 ## System packages the tests use where they can be installed (Debian, as root); otherwise say why not.
 system-deps:
 	@bash scripts/system-deps.sh
+
+## Node packages the tests use (Neo4j's Cypher linter, pinned by package-lock.json); otherwise say why not.
+node-deps:
+	@bash scripts/node-deps.sh
 
 ## make models: rebuild the lexicons (needs ../shared) and the spaCy pipelines in nlp_models/
 models: install

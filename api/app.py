@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api.deps import StoreProvider
 from api.errors import install_error_handlers
-from api.routers import associations, entities, status
+from api.limits import BodySizeLimit
+from api.routers import associations, cases, entities, export, graph_view, ingest, neo4j_assets, query, search, status
 from pmlkg import __version__
 from pmlkg.settings import Settings
+
+ROUTERS = (status, associations, cases, entities, search, graph_view, export, query, ingest, neo4j_assets)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -26,15 +29,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="pmlkg",
         version=__version__,
-        description="PML in inborn errors of immunity: articles, patients, defects, genes, drugs and outcomes "
-                    "extracted from PubMed. Counts are reported cases, not incidence.",
+        description="PML in inborn errors of immunity: articles, cases, defects, genes, drugs and outcomes "
+                    "extracted from PubMed, with the sentence behind every assertion. Counts are reported cases, "
+                    "not incidence; negated assertions are stored but never counted.",
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.stores = StoreProvider(settings)
+    app.state.extractor = None
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"])
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Content-Type", "X-API-Key"])
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
-    for router in (status.router, entities.router, associations.router):
-        app.include_router(router)
+    for module in ROUTERS:
+        app.include_router(module.router)
     return app

@@ -1,12 +1,15 @@
-"""Dependencies: the store the app was started with, opened lazily and re-opened after a failure."""
+"""Dependencies: the store the app was started with (opened lazily, re-opened after a failure),
+the settings, and the API key that write endpoints require."""
 
 from __future__ import annotations
 
+import hmac
 import threading
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 
+from api.errors import ApiError
 from graph.errors import StoreUnavailable
 from graph.store import GraphStore, open_store
 from pmlkg.settings import Settings
@@ -46,4 +49,18 @@ def get_store(request: Request) -> GraphStore:
         raise
 
 
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def require_api_key(request: Request, x_api_key: Annotated[str | None, Header(
+        description="The key in PMLKG_API_KEY; write endpoints are disabled while it is unset")] = None) -> None:
+    expected = get_settings(request).api_key
+    if expected is None:
+        raise ApiError(403, "writes_disabled", "write endpoints are disabled: the server has no PMLKG_API_KEY")
+    if x_api_key is None or not hmac.compare_digest(x_api_key.encode(), expected.get_secret_value().encode()):
+        raise ApiError(401, "unauthorized", "a valid X-API-Key header is required for this endpoint")
+
+
 Store = Annotated[GraphStore, Depends(get_store)]
+AppSettings = Annotated[Settings, Depends(get_settings)]

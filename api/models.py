@@ -1,16 +1,20 @@
-"""Response models: the API's contract with other tools (pydantic, shown in /docs)."""
+"""Response and request models: the API's contract with other tools (pydantic, shown in /docs)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+Role = Literal["exposure", "treatment", "other"]
 
 
 class ErrorBody(BaseModel):
-    code: str = Field(description="Machine-readable error kind, e.g. not_found, invalid_parameter, store_unavailable")
+    code: str = Field(description="Machine-readable error kind: not_found, invalid_parameter, store_unavailable, "
+                                  "query_refused, query_too_complex, query_error, query_timeout, unauthorized, "
+                                  "writes_disabled, payload_too_large, ...")
     message: str
-    details: list[dict] | None = None
+    details: list[dict[str, Any]] | None = None
 
 
 class ErrorResponse(BaseModel):
@@ -27,6 +31,98 @@ class Stats(BaseModel):
     nodes: dict[str, int]
     edges: dict[str, int]
     articles: int
+    cases: int
+
+
+class EvidenceRef(BaseModel):
+    """Where an assertion comes from: offsets index the article text (title, then abstract sections,
+    one per line); ``start - sentence_start`` locates the mention inside ``sentence``."""
+
+    pmid: str | None = None
+    sentence: str | None = None
+    sentence_start: int | None = None
+    start: int | None = None
+    end: int | None = None
+    text: str | None = None
+    confidence: float | None = Field(None, description="Heuristic, not calibrated: 0.95 dictionary term, 0.85 "
+                                                       "model span with an id, 0.6 without; halved when hedged")
+    negated: bool | None = None
+    hedged: bool | None = None
+    extractor_version: str | None = None
+
+
+class CaseDisease(BaseModel):
+    id: str
+    name: str | None = None
+    category: str | None = None
+    evidence: EvidenceRef
+
+
+class CaseGene(BaseModel):
+    symbol: str
+    ncbi_gene_id: int | None = None
+    evidence: EvidenceRef
+
+
+class CaseDrug(BaseModel):
+    key: str = Field(description="Drug canonical name or drug class id")
+    name: str | None = None
+    kind: str = Field(description="Drug or DrugClass")
+    role: Role
+    n_patients: int | None = Field(None, description="Series only: how many of the cohort received it")
+    evidence: EvidenceRef
+
+
+class CaseOutcome(BaseModel):
+    outcome: str
+    months: float | None = None
+    evidence: EvidenceRef
+
+
+class Sentence(BaseModel):
+    id: str
+    text: str
+    start: int
+    end: int
+
+
+class PublicationRef(BaseModel):
+    pmid: str
+    title: str | None = None
+    year: int | None = None
+    journal: str | None = None
+
+
+class Case(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(description="<pmid>:<index>")
+    pmid: str
+    index: int
+    cohort_size: int = Field(1, description="> 1: a series whose patients the abstract does not separate")
+    age_years: float | None = None
+    sex: str | None = None
+    cd4_per_ul: int | None = None
+    outcome: str = "unknown"
+    months_to_outcome: float | None = None
+    iris: bool = False
+    deaths: int | None = None
+    jcv_detection: list[str] = Field(default_factory=list, description="How PML was shown: csf_pcr, biopsy")
+    publication: PublicationRef
+    diseases: list[CaseDisease] = []
+    genes: list[CaseGene] = []
+    drugs: list[CaseDrug] = []
+    outcomes: list[CaseOutcome] = []
+    sentences: list[Sentence] = Field(default_factory=list, description="Every sentence an assertion of this case "
+                                                                        "rests on")
+
+
+class CasePage(BaseModel):
+    total_cases: int
+    total_patients: int = Field(description="Cases weighted by cohort size")
+    offset: int
+    limit: int
+    items: list[Case]
 
 
 class Mention(BaseModel):
@@ -34,53 +130,12 @@ class Mention(BaseModel):
     key: str
     name: str | None = None
     count: int | None = None
-    negated: bool | None = None
-    text: str | None = None
-    sentence: str | None = None
-    start: int | None = None
-    end: int | None = None
-
-
-class PatientDefect(BaseModel):
-    id: str
-    name: str | None = None
-    sentence: str | None = None
-
-
-class PatientDrug(BaseModel):
-    drug: str
-    role: Literal["exposure", "treatment", "other"]
-    negated: bool = False
-    n_patients: int | None = Field(None, description="Series only: how many of the cohort received it")
-    sentence: str | None = None
-    start: int | None = None
-    end: int | None = None
-
-
-class PatientOutcome(BaseModel):
-    outcome: str
-    months: float | None = None
-    sentence: str | None = None
-
-
-class Patient(BaseModel):
-    id: str
-    index: int
-    cohort_size: int = 1
-    age_years: float | None = None
-    sex: str | None = None
-    cd4_per_ul: int | None = None
-    outcome: str = "unknown"
-    months_to_outcome: float | None = None
-    iris: bool = False
-    jcv_detection: list[str] = Field(default_factory=list, description="How PML was shown: csf_pcr, biopsy")
-    defects: list[PatientDefect] = []
-    genes: list[str] = []
-    drugs: list[PatientDrug] = []
-    outcomes: list[PatientOutcome] = []
+    evidence: EvidenceRef
 
 
 class Article(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
     pmid: str
     title: str
     journal: str | None = None
@@ -93,58 +148,218 @@ class Article(BaseModel):
     retracted: bool = False
     about_pml: bool = False
     is_case: bool = False
-    n_patients: int = 0
+    n_cases: int = 0
     extractor: str | None = None
     mentions: list[Mention] = []
-    patients: list[Patient] = []
+    cases: list[Case] = []
+
+
+class RoleCount(BaseModel):
+    cases: int
+    patients: int
+
+
+class DrugDefect(BaseModel):
+    defect_id: str
+    defect: str | None = None
+    role: Role
+    patients: int
+    articles: int
 
 
 class Drug(BaseModel):
-    name: str
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field(description="Canonical name, or the class id for a drug class")
     display: str | None = None
-    is_class: bool = False
-    classes: list[str] = []
+    kind: Literal["drug", "drug_class"]
     drugbank_id: str | None = None
     mesh_id: str | None = None
+    atc: str | None = None
+    classes: list[str] = Field(default_factory=list, description="Drug classes the drug belongs to")
+    members: list[str] = Field(default_factory=list, description="For a class: its drugs in the graph")
+    synonyms: list[str] = []
     normalised: bool = False
     articles: int = 0
-    patients_by_role: dict[str, int] = Field(default_factory=dict, description="Patients per role (negated excluded)")
+    by_role: dict[str, RoleCount] = Field(default_factory=dict, description="Cases and patients per role; negated "
+                                                                            "mentions excluded")
+    defects: list[DrugDefect] = []
+
+
+class GeneDisease(BaseModel):
+    id: str
+    name: str | None = None
+    category: str | None = None
+
+
+class RoleDrug(BaseModel):
+    drug: str
+    role: Role
+    patients: int
+
+
+class Gene(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    symbol: str
+    name: str | None = None
+    ncbi_gene_id: int | None = None
+    hgnc_id: str | None = None
+    iuis: bool = False
+    synonyms: list[str] = []
+    normalised: bool = False
+    diseases: list[GeneDisease] = []
+    support_pmids: list[str] = Field(default_factory=list, description="Articles linking the gene to a defect")
+    articles: int = Field(0, description="Articles mentioning the gene")
+    cases: int = 0
+    patients: int = 0
+    deaths: int = 0
+    pmids: list[str] = []
+    drugs: list[RoleDrug] = []
 
 
 class DefectDrug(BaseModel):
     drug: str
-    role: str
+    kind: str
+    role: Role
     patients: int
 
 
 class Defect(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
     id: str
     name: str
     omim: list[str] = []
+    synonyms: list[str] = []
     iuis_category: str | None = None
     iuis_table: str | None = None
     normalised: bool = False
     genes: list[str] = []
+    cases: int = 0
     patients: int = 0
     deaths: int = 0
     pmids: list[str] = []
     drugs: list[DefectDrug] = []
 
 
-class DrugDefectAssociation(BaseModel):
-    drug: str
-    defect_id: str
-    defect: str
-    patients: int = Field(description="Reported patients: a series counts by its stated numbers when it has one "
-                                      "defect; a mixed-defect series cannot attribute its drug counts and adds 0")
+class AssociationEvidence(BaseModel):
+    case: str
+    pmid: str | None = None
+    sentence: str | None = None
+    sentence_start: int | None = None
+    start: int | None = None
+    end: int | None = None
+    text: str | None = None
+    n_patients: int | None = None
+    confidence: float | None = None
+    defect_sentence: str | None = None
+    defect_text: str | None = None
+    outcome: str | None = None
+    outcome_sentence: str | None = None
+
+
+class Table2x2(BaseModel):
+    a: int = Field(description="this defect, drug reported")
+    b: int = Field(description="this defect, drug not reported")
+    c: int = Field(description="other defects, drug reported")
+    d: int = Field(description="other defects, drug not reported")
+
+
+class Association(BaseModel):
+    row_key: str = Field(description="Drug name or drug class id")
+    row_name: str | None = None
+    col_key: str = Field(description="Defect id or gene symbol")
+    col_name: str | None = None
+    category: str | None = Field(None, description="IUIS category of the defect")
+    patients: int = Field(description="Reported patients with the drug (role as asked) and the defect")
     articles: int
+    deaths: int
+    survivors: int
+    unknown_outcome: int = Field(description="Includes every patient of a series (deaths there are not per drug)")
+    median_months_to_death: float | None = None
+    table: Table2x2
+    fisher_p: float = Field(description="Two-sided Fisher exact test of the 2x2 table")
+    ror: float | None = Field(None, description="Reporting odds ratio (a*d)/(b*c)")
+    ror_ci_low: float | None = None
+    ror_ci_high: float | None = None
+    haldane_corrected: bool = Field(False, description="0.5 added to every cell because one was zero")
     pmids: list[str]
-    roles: list[str]
+    evidence: list[AssociationEvidence]
+    n_evidence: int = Field(description="Evidence items in all; `evidence` lists the first evidence_limit")
 
 
-class DrugDefectPage(BaseModel):
+class AssociationPage(BaseModel):
+    rows: Literal["drug", "drug_class"]
+    cols: Literal["defect", "gene"]
+    role: Role
+    denominator: str
+    universe_cases: int = Field(description="Reported cases with a known defect (gene): the 2x2 tables' total")
+    universe_articles: int
     total: int
     offset: int
     limit: int
-    denominator: str = "reported cases in the literature graph, not incidence"
-    items: list[DrugDefectAssociation]
+    items: list[Association]
+
+
+class SearchHit(BaseModel):
+    id: str = Field(description="<Label>:<key>, as /graph/neighborhood takes it")
+    label: str
+    key: str
+    name: str | None = None
+    detail: str | None = None
+
+
+class SearchResult(BaseModel):
+    query: str
+    items: list[SearchHit]
+
+
+class GraphNode(BaseModel):
+    id: str
+    label: str
+    key: Any
+    caption: Any = None
+    properties: dict[str, Any]
+
+
+class GraphEdge(BaseModel):
+    id: str
+    source: str
+    target: str
+    type: str
+    properties: dict[str, Any]
+
+
+class GraphView(BaseModel):
+    center: str
+    depth: int
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+    truncated: bool = False
+    note: str | None = None
+
+
+class CypherRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cypher: str = Field(min_length=1, max_length=20_000, description="One read-only Cypher statement")
+    params: dict[str, Any] = Field(default_factory=dict, description="Query parameters ($name)")
+    timeout_ms: int | None = Field(None, ge=1, le=60_000, description="At most the server's limit")
+    max_rows: int | None = Field(None, ge=1, le=10_000)
+
+
+class CypherResult(BaseModel):
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    truncated: bool = Field(description="More rows than max_rows: only the first max_rows are returned")
+    backend: str
+    milliseconds: float
+
+
+class IngestResult(BaseModel):
+    articles_parsed: int
+    articles_loaded: int
+    articles_unchanged: int
+    cases: int
+    skipped_records: list[str] = []

@@ -69,20 +69,28 @@ def _best_long_form(short: str, long: str) -> str | None:
     return long[start:]
 
 
+def _occurrences(doc: Doc, short: str) -> list[Span]:
+    """Every token-aligned occurrence of a short form, the definition's own included."""
+    spans = (doc.char_span(m.start(), m.end()) for m in re.finditer(rf"(?<![\w-]){re.escape(short)}(?![\w-])", doc.text))
+    return [s for s in spans if s is not None]
+
+
 @Language.component("pmlkg_abbreviations")
 def abbreviations(doc: Doc) -> Doc:
-    """Record definitions on ``doc._.abbreviations`` and label later short forms like their long forms."""
-    text = doc.text
-    pairs = find_abbreviations(text)
+    """Record definitions on ``doc._.abbreviations``; give every short form its long form's entity.
+
+    A short form another source read differently is overruled by what the text defines it as
+    ("immune reconstitution inflammatory syndrome (IRIS)": the syndrome, where the long form is
+    recognised). Where no source recognised the long form, the short form keeps what it has.
+    """
+    pairs = find_abbreviations(doc.text)
     doc._.abbreviations = [(a.short, a.long, a.short_start, a.long_start) for a in pairs]
     if not pairs:
         return doc
     ents = list(doc.ents)
     by_end = {(e.start_char, e.end_char): e for e in ents}
     by_start = {e.start: e for e in ents}
-    taken = set()
-    for e in ents:
-        taken.update(range(e.start, e.end))
+    taken = {i for e in ents for i in range(e.start, e.end)}
     added: list[Span] = []
     relabelled: dict[int, Span] = {}
     for a in pairs:
@@ -92,23 +100,19 @@ def abbreviations(doc: Doc) -> Doc:
              and e.end_char <= long_end + 1), None)
         if source is None:
             continue
-        for m in re.finditer(rf"(?<![\w-]){re.escape(a.short)}(?![\w-])", text):
-            span = doc.char_span(m.start(), m.end())
-            if span is None:
-                continue
+        for span in _occurrences(doc, a.short):
             own = by_start.get(span.start)
-            if own is not None and own.end == span.end and own is not source \
-                    and (own.label_, own.kb_id_) != (source.label_, source.kb_id_):
-                # "immune reconstitution inflammatory syndrome (IRIS)": a model that reads IRIS as a
-                # gene (an HGNC alias of BRCA1) is overruled by what the text defines it as
-                relabelled[own.start] = Span(doc, own.start, own.end, label=source.label_, kb_id=source.kb_id_)
-                continue
-            if any(i in taken for i in range(span.start, span.end)):
-                continue
-            added.append(Span(doc, span.start, span.end, label=source.label_, kb_id=source.kb_id_))
-            taken.update(range(span.start, span.end))
+            if own is not None and own.end == span.end:
+                if own is not source and (own.label_, own.kb_id_) != (source.label_, source.kb_id_):
+                    relabelled[own.start] = Span(doc, own.start, own.end, label=source.label_, kb_id=source.kb_id_)
+            elif not any(i in taken for i in range(span.start, span.end)):
+                added.append(Span(doc, span.start, span.end, label=source.label_, kb_id=source.kb_id_))
+                taken.update(range(span.start, span.end))
     if added or relabelled:
-        ents = [relabelled.get(e.start, e) if relabelled.get(e.start) is not None and e.end == relabelled[e.start].end
-                else e for e in ents]
-        doc.set_ents(sorted(ents + added, key=lambda s: s.start), default="unmodified")
+        kept = [relabelled.get(e.start, e) for e in ents]
+        doc.set_ents(sorted(kept + added, key=lambda s: s.start), default="outside")
+        changed = {s.start for s in added} | set(relabelled)
+        for ent in doc.ents:
+            if ent.start in changed:
+                ent._.source = "abbreviation"
     return doc

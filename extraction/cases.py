@@ -107,7 +107,7 @@ def evidence_for(span: Span) -> Evidence:
 def entity_from_span(span: Span) -> Entity:
     return Entity(text=span.text, label=span.label_, start=span.start_char, end=span.end_char,  # type: ignore[arg-type]
                   id=span.kb_id_ or None, negated=bool(span._.negated), hedged=bool(span._.hedged),
-                  evidence=evidence_for(span))
+                  evidence=evidence_for(span), source=span._.source)
 
 
 def assemble_patients(doc: Doc, article: Article, lex: Lexicons) -> tuple[CaseLayout, list[Patient]]:

@@ -26,6 +26,8 @@ from extraction.lexicons import Term
 for _attr in ("negated", "hedged"):
     if not Span.has_extension(_attr):
         Span.set_extension(_attr, default=False)
+if not Span.has_extension("source"):  # "dictionary" | "model" | "abbreviation": how the entity was found
+    Span.set_extension("source", default=None)
 
 
 @Language.component("pmlkg_line_breaks")
@@ -111,6 +113,8 @@ class LexiconNER:
             doc.spans[f"{self.spans_key}_curated"] = [s for s in spans if (s.label_, s.kb_id_) in self.curated]
         else:
             doc.set_ents(spans, default="unmodified")
+            for ent in doc.ents:
+                ent._.source = "dictionary"
         return doc
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
@@ -202,7 +206,7 @@ class EntityMerger:
     def __call__(self, doc: Doc) -> Doc:
         lexicon: LexiconNER = self.nlp.get_pipe(self.lexicon_component)  # type: ignore[assignment]
         taken = bytearray(len(doc))
-        kept: list[Span] = []
+        kept: list[tuple[Span, str]] = []
         text = doc.text
         sources = [(key, labels, list(doc.ents if key == "ents" else doc.spans.get(key, ())))
                    for key, labels in self.priority]
@@ -215,8 +219,12 @@ class EntityMerger:
                     continue  # "G6PD deficiency", "HPRT-deficient": the disease named by its gene wins
                 if (labels is None or span.label_ in labels) and not any(taken[span.start:span.end]):
                     taken[span.start:span.end] = b"\x01" * len(span)
-                    kept.append(self._normalised(doc, span, lexicon))
-        doc.set_ents(sorted(kept, key=lambda s: s.start), default="outside")
+                    kept.append((self._normalised(doc, span, lexicon), "dictionary" if key.startswith("lexicon")
+                                 else "model"))
+        doc.set_ents(sorted((s for s, _ in kept), key=lambda s: s.start), default="outside")
+        source = {s.start: how for s, how in kept}
+        for ent in doc.ents:
+            ent._.source = source[ent.start]
         return doc
 
     @staticmethod

@@ -52,7 +52,8 @@ def extraction_json(ex: ArticleExtraction) -> dict[str, Any]:
     """The JSON shape `pmlkg extract` prints: entities with offsets, then the patients."""
     def entity(e: Entity) -> dict[str, Any]:
         return {"text": e.text, "label": e.label, "start": e.start, "end": e.end, "id": e.id,
-                "normalised": e.id is not None, "negated": e.negated, "hedged": e.hedged}
+                "normalised": e.id is not None, "negated": e.negated, "hedged": e.hedged,
+                "source": e.source, "confidence": e.confidence}
 
     def patient(p: Patient) -> dict[str, Any]:
         return {

@@ -127,6 +127,11 @@ class Lexicons:
                     yield Term(text=text, label=label, id=key, case_sensitive=case_sensitive,
                                curated=self._is_curated(label, key))
 
+    def forms(self, label: str, key: str) -> tuple[str, ...]:
+        """Every surface form of a record (symbols and names alike), for search and display."""
+        f = self._forms.get((label, key))
+        return (f.exact + f.folded) if f else ()
+
     def _is_curated(self, label: str, key: str) -> bool:
         """Immune defects, drug classes and the drugs placed in a class (the exposures and treatments
         this product is about, e.g. interleukin-7 for PML) are what the dictionary knows better than

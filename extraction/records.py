@@ -34,6 +34,15 @@ class Entity:
     negated: bool = False
     hedged: bool = False
     evidence: Evidence | None = None
+    source: str | None = None  # "dictionary" | "model" | "abbreviation"
+
+    @property
+    def confidence(self) -> float:
+        """How the mention was identified, as a heuristic score (not a calibrated probability):
+        an exact dictionary term 0.95, a model or abbreviation span with a lexicon id 0.85, without
+        one 0.6; halved when the text hedges ("possible PML")."""
+        base = 0.95 if self.source == "dictionary" else 0.85 if self.id is not None else 0.6
+        return round(base / 2 if self.hedged else base, 3)
 
 
 @dataclass(frozen=True, slots=True)

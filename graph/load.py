@@ -1,9 +1,13 @@
-"""Batched, idempotent loading of articles and their extractions into the graph.
+"""Batched, idempotent loading of articles and their extractions into the graph (model: schema.yaml).
 
-Every write is a MERGE on a stable key inside ``UNWIND $rows``. An article's previous patients
-and mention edges are removed before its new ones are merged, and the article's ``digest`` and
-``extractor`` are set last: a killed load leaves those unset (or stale), so the next run
-reloads exactly the unfinished articles and converges to the same graph.
+Every write is a MERGE on a stable key inside ``UNWIND $rows``. An article's previous cases,
+evidence and mention edges are removed before its new ones are merged, and the publication's
+``digest`` and ``extractor`` are set last: a killed load leaves those unset (or stale), so the
+next run reloads exactly the unfinished articles and converges to the same graph.
+
+Every assertion edge carries its evidence (``_evidence``): PMID, sentence, the Evidence node of
+that sentence, mention offsets and text, extractor name and version, a heuristic confidence,
+and the negated/hedged flags. Negated assertions are stored as such; no query counts them.
 """
 
 from __future__ import annotations
@@ -13,103 +17,154 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from extraction.lexicons import Lexicons
-from extraction.records import ArticleExtraction, Entity, Patient
+from extraction.records import ArticleExtraction, Entity, Evidence, Patient
 from graph.schema import OUTCOMES
 from graph.store import GraphStore
 from ingest.records import Article
 
 BATCH_SIZE = 500
+MAX_SYNONYMS = 40  # per drug: enough for search, bounded for drugs with hundreds of brand names
 
 _EXISTING = """
 UNWIND $pmids AS pmid
-MATCH (a:Article {pmid: pmid})
+MATCH (a:Publication {pmid: pmid})
 RETURN a.pmid AS pmid, a.digest AS digest, a.extractor AS extractor
 """
 _DELETE_ARTICLE_FACTS = """
 UNWIND $pmids AS pmid
-MATCH (a:Article {pmid: pmid})
-OPTIONAL MATCH (a)-[:REPORTS]->(p:Patient)
-DETACH DELETE p
+MATCH (a:Publication {pmid: pmid})
+OPTIONAL MATCH (a)-[:REPORTS]->(c:Case)
+DETACH DELETE c
+WITH DISTINCT a
+OPTIONAL MATCH (a)<-[:FROM_PUBLICATION]-(e:Evidence)
+DETACH DELETE e
 WITH DISTINCT a
 OPTIONAL MATCH (a)-[m:MENTIONS]->()
 DELETE m
 """
 _DELETE_ARTICLES = """
 UNWIND $pmids AS pmid
-MATCH (a:Article {pmid: pmid})
-OPTIONAL MATCH (a)-[:REPORTS]->(p:Patient)
-DETACH DELETE p, a
+MATCH (a:Publication {pmid: pmid})
+OPTIONAL MATCH (a)-[:REPORTS]->(c:Case)
+OPTIONAL MATCH (a)<-[:FROM_PUBLICATION]-(e:Evidence)
+DETACH DELETE c, e, a
 """
+# Entities nothing points at any more: first the ones cases, articles and diseases point at,
+# then drug classes, which also stay while a remaining drug is a member.
 _DELETE_ORPHANS = """
 MATCH (n)
-WHERE (n:Gene OR n:Drug OR n:Defect OR n:Outcome) AND NOT (n)--()
-DELETE n
+WHERE (n:Gene OR n:Drug OR n:ChemicalEntity OR n:Disease OR n:Outcome)
+  AND NOT (n)<-[:HAS_DISEASE|HAS_GENE|RECEIVED|HAD_OUTCOME|MENTIONS|CAUSED_BY]-()
+DETACH DELETE n
+"""
+_DELETE_ORPHAN_CLASSES = """
+MATCH (k:DrugClass)
+WHERE NOT (k)<-[:RECEIVED|MENTIONS|MEMBER_OF]-()
+DELETE k
 """
 _MERGE_ARTICLES = """
 UNWIND $rows AS row
-MERGE (a:Article {pmid: row.pmid})
+MERGE (a:Publication {pmid: row.pmid})
 SET a += row.props, a.digest = null, a.extractor = null
 """
 _MARK_LOADED = """
 UNWIND $rows AS row
-MATCH (a:Article {pmid: row.pmid})
+MATCH (a:Publication {pmid: row.pmid})
 SET a.digest = row.digest, a.extractor = row.extractor
 """
 _MERGE_NODES = {
     "Gene": "UNWIND $rows AS row MERGE (n:Gene {symbol: row.key}) SET n += row.props",
     "Drug": "UNWIND $rows AS row MERGE (n:Drug {name: row.key}) SET n += row.props",
-    "Defect": "UNWIND $rows AS row MERGE (n:Defect {id: row.key}) SET n += row.props",
+    "DrugClass": "UNWIND $rows AS row MERGE (n:DrugClass {id: row.key}) SET n += row.props",
+    "ChemicalEntity": "UNWIND $rows AS row MERGE (n:ChemicalEntity {name: row.key}) SET n += row.props",
+    "Disease": "UNWIND $rows AS row MERGE (n:Disease {id: row.key}) SET n += row.props",
     "Outcome": "UNWIND $rows AS row MERGE (n:Outcome {id: row.key}) SET n += row.props",
 }
-_MERGE_PATIENTS = """
+_MERGE_MEMBER_OF = """
 UNWIND $rows AS row
-MATCH (a:Article {pmid: row.pmid})
-MERGE (p:Patient {id: row.id})
-SET p += row.props
-MERGE (a)-[r:REPORTS]->(p)
+MATCH (d:Drug {name: row.drug}), (k:DrugClass {id: row.class})
+MERGE (d)-[r:MEMBER_OF]->(k)
+SET r.source = 'lexicon'
+"""
+_MERGE_CASES = """
+UNWIND $rows AS row
+MATCH (a:Publication {pmid: row.pmid})
+MERGE (c:Case {id: row.id})
+SET c += row.props
+MERGE (a)-[r:REPORTS]->(c)
 SET r.pmid = row.pmid
 """
-_MERGE_HAS_DEFECT = """
+_MERGE_EVIDENCE = """
 UNWIND $rows AS row
-MATCH (p:Patient {id: row.patient}), (d:Defect {id: row.key})
-MERGE (p)-[r:HAS_DEFECT]->(d)
+MATCH (a:Publication {pmid: row.pmid}), (c:Case {id: row.case})
+MERGE (e:Evidence {id: row.id})
+SET e += row.props
+MERGE (e)-[:FROM_PUBLICATION]->(a)
+MERGE (e)-[:SUPPORTS]->(c)
+"""
+_MERGE_HAS_DISEASE = """
+UNWIND $rows AS row
+MATCH (c:Case {id: row.case}), (d:Disease {id: row.key})
+MERGE (c)-[r:HAS_DISEASE]->(d)
 SET r += row.props
 """
-_MERGE_RECEIVED = """
+_MERGE_HAS_GENE = """
 UNWIND $rows AS row
-MATCH (p:Patient {id: row.patient}), (d:Drug {name: row.key})
-MERGE (p)-[r:RECEIVED {role: row.role}]->(d)
+MATCH (c:Case {id: row.case}), (g:Gene {symbol: row.key})
+MERGE (c)-[r:HAS_GENE]->(g)
 SET r += row.props
 """
+_MERGE_RECEIVED = {
+    label: f"""
+UNWIND $rows AS row
+MATCH (c:Case {{id: row.case}}), (d:{label} {{{key}: row.key}})
+MERGE (c)-[r:RECEIVED {{role: row.role}}]->(d)
+SET r += row.props
+"""
+    for label, key in (("Drug", "name"), ("DrugClass", "id"))
+}
 _MERGE_HAD_OUTCOME = """
 UNWIND $rows AS row
-MATCH (p:Patient {id: row.patient}), (o:Outcome {id: row.key})
-MERGE (p)-[r:HAD_OUTCOME]->(o)
+MATCH (c:Case {id: row.case}), (o:Outcome {id: row.key})
+MERGE (c)-[r:HAD_OUTCOME]->(o)
 SET r += row.props
 """
 # One CAUSED_BY edge per supporting article (keyed by its PMID), so reloading an article
 # replaces exactly its own support and the edges stay independent of load order.
 _MERGE_CAUSED_BY = """
 UNWIND $rows AS row
-MATCH (d:Defect {id: row.defect}), (g:Gene {symbol: row.gene})
+MATCH (d:Disease {id: row.disease}), (g:Gene {symbol: row.gene})
 MERGE (d)-[r:CAUSED_BY {pmid: row.pmid}]->(g)
 SET r.extractor = row.extractor
 """
 _DELETE_CAUSED_BY = """
-MATCH (:Defect)-[c:CAUSED_BY]->(:Gene)
+MATCH (:Disease)-[c:CAUSED_BY]->(:Gene)
 WHERE c.pmid IN $pmids
 DELETE c
 """
+_MENTION_TARGETS = (("Gene", "symbol"), ("Drug", "name"), ("DrugClass", "id"), ("ChemicalEntity", "name"),
+                    ("Disease", "id"))
 _MERGE_MENTIONS = {
     label: f"""
 UNWIND $rows AS row
-MATCH (a:Article {{pmid: row.pmid}}), (n:{label} {{{key}: row.key}})
+MATCH (a:Publication {{pmid: row.pmid}}), (n:{label} {{{key}: row.key}})
 MERGE (a)-[r:MENTIONS]->(n)
 SET r += row.props
 """
-    for label, key in (("Gene", "symbol"), ("Drug", "name"), ("Defect", "id"))
+    for label, key in _MENTION_TARGETS
 }
-_LABEL_OF = {"GENE": "Gene", "DRUG": "Drug", "DRUG_CLASS": "Drug", "DEFECT": "Defect"}
+
+# Every statement the loader sends, by name: the Neo4j lint test checks them all.
+WRITE_STATEMENTS: dict[str, str] = {
+    "existing": _EXISTING, "delete_article_facts": _DELETE_ARTICLE_FACTS, "delete_articles": _DELETE_ARTICLES,
+    "delete_orphans": _DELETE_ORPHANS, "delete_orphan_classes": _DELETE_ORPHAN_CLASSES, "merge_articles": _MERGE_ARTICLES, "mark_loaded": _MARK_LOADED,
+    "merge_member_of": _MERGE_MEMBER_OF, "merge_cases": _MERGE_CASES, "merge_evidence": _MERGE_EVIDENCE,
+    "merge_has_disease": _MERGE_HAS_DISEASE, "merge_has_gene": _MERGE_HAS_GENE, "merge_had_outcome": _MERGE_HAD_OUTCOME,
+    "merge_caused_by": _MERGE_CAUSED_BY, "delete_caused_by": _DELETE_CAUSED_BY,
+    **{f"merge_{label.lower()}": c for label, c in _MERGE_NODES.items()},
+    **{f"merge_received_{label.lower()}": c for label, c in _MERGE_RECEIVED.items()},
+    **{f"merge_mentions_{label.lower()}": c for label, c in _MERGE_MENTIONS.items()},
+}
 
 
 @dataclass(slots=True)
@@ -123,13 +178,20 @@ class LoadReport:
 class _Rows:
     articles: list[dict[str, Any]] = field(default_factory=list)
     nodes: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {k: {} for k in _MERGE_NODES})
-    patients: list[dict[str, Any]] = field(default_factory=list)
-    has_defect: list[dict[str, Any]] = field(default_factory=list)
-    received: list[dict[str, Any]] = field(default_factory=list)
+    member_of: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    cases: list[dict[str, Any]] = field(default_factory=list)
+    evidence: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    has_disease: list[dict[str, Any]] = field(default_factory=list)
+    has_gene: list[dict[str, Any]] = field(default_factory=list)
+    received: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {k: [] for k in _MERGE_RECEIVED})
     had_outcome: list[dict[str, Any]] = field(default_factory=list)
     caused_by: list[dict[str, Any]] = field(default_factory=list)
     mentions: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {k: [] for k in _MERGE_MENTIONS})
     marks: list[dict[str, Any]] = field(default_factory=list)
+
+
+def evidence_id(pmid: str, ev: Evidence) -> str:
+    return f"{pmid}:{ev.sentence_start}-{ev.sentence_start + len(ev.sentence)}"
 
 
 class GraphLoader:
@@ -169,6 +231,7 @@ class GraphLoader:
     def finish(self) -> None:
         """Drop entity nodes nothing points at any more, then compact the store's log."""
         self.store.write(_DELETE_ORPHANS)
+        self.store.write(_DELETE_ORPHAN_CLASSES)
         self.store.compact()
 
     def _load_batch(self, batch: list[tuple[Article, ArticleExtraction]], report: LoadReport) -> None:
@@ -181,19 +244,22 @@ class GraphLoader:
         self.store.write(_DELETE_CAUSED_BY, {"pmids": pmids})
         steps = [(_MERGE_NODES[label], list(nodes.values())) for label, nodes in rows.nodes.items()]
         steps += [
-            (_MERGE_PATIENTS, rows.patients),
-            (_MERGE_HAS_DEFECT, rows.has_defect),
-            (_MERGE_RECEIVED, rows.received),
+            (_MERGE_MEMBER_OF, list(rows.member_of.values())),
+            (_MERGE_CASES, rows.cases),
+            (_MERGE_EVIDENCE, list(rows.evidence.values())),
+            (_MERGE_HAS_DISEASE, rows.has_disease),
+            (_MERGE_HAS_GENE, rows.has_gene),
             (_MERGE_HAD_OUTCOME, rows.had_outcome),
             (_MERGE_CAUSED_BY, rows.caused_by),
         ]
+        steps += [(_MERGE_RECEIVED[label], r) for label, r in rows.received.items()]
         steps += [(_MERGE_MENTIONS[label], m) for label, m in rows.mentions.items()]
         steps.append((_MARK_LOADED, rows.marks))
         for cypher, data in steps:
             for chunk in _chunks(data, 1000):
                 self.store.write(cypher, {"rows": chunk})
         report.articles += len(batch)
-        report.patients += len(rows.patients)
+        report.patients += len(rows.cases)
         report.rows += len(rows.articles) + sum(len(d) for _, d in steps)
 
     # -- rows ---------------------------------------------------------------------------------
@@ -212,17 +278,17 @@ class GraphLoader:
             "retracted": article.retracted,
             "about_pml": ex.about_pml,
             "is_case": ex.is_case,
-            "n_patients": sum(p.cohort_size for p in ex.patients),
+            "n_cases": sum(p.cohort_size for p in ex.patients),
         }})
         rows.marks.append({"pmid": article.pmid, "digest": article.digest(), "extractor": ex.extractor})
         mentions: dict[tuple[str, str], dict[str, Any]] = {}
         for ent in ex.entities:
-            if ent.label not in _LABEL_OF:
+            node = self._node(ent, rows)
+            if node is None:
                 continue  # a disease that is not an immune defect: no node for it in this model
-            label, key = self._node(ent, rows)
-            m = mentions.get((label, key))
+            m = mentions.get(node)
             if m is None:
-                mentions[(label, key)] = {"pmid": article.pmid, "key": key, "props": {
+                mentions[node] = {"pmid": article.pmid, "key": node[1], "props": {
                     **_evidence(article.pmid, ent, ex.extractor), "count": 1}}
             else:
                 m["props"]["count"] += 1
@@ -231,93 +297,136 @@ class GraphLoader:
         for (label, _), m in mentions.items():
             rows.mentions[label].append(m)
         for patient in ex.patients:
-            self._collect_patient(article, ex, patient, rows)
+            self._collect_case(article, ex, patient, rows)
 
-    def _collect_patient(self, article: Article, ex: ArticleExtraction, p: Patient, rows: _Rows) -> None:
-        pid = f"{article.pmid}:{p.index}"
-        rows.patients.append({"pmid": article.pmid, "id": pid, "props": {
+    def _collect_case(self, article: Article, ex: ArticleExtraction, p: Patient, rows: _Rows) -> None:
+        cid = f"{article.pmid}:{p.index}"
+        rows.cases.append({"pmid": article.pmid, "id": cid, "props": {
             "pmid": article.pmid, "index": p.index, "cohort_size": p.cohort_size, "age_years": p.age_years,
             "sex": p.sex, "cd4_per_ul": p.cd4_per_ul, "outcome": p.outcome,
             "months_to_outcome": p.months_to_outcome, "iris": p.iris, "jcv_detection": p.jcv_detection,
             "deaths": p.counts.get("died") if p.cohort_size > 1 else (1 if p.outcome == "died" else 0),
-            "n_defects": len({d.id for d in p.defects}),  # a mixed-defect series cannot attribute drug counts
+            "n_diseases": len({d.id for d in p.defects}),  # a mixed-defect series cannot attribute drug counts
+            "extractor": ex.extractor,
         }})
-        defect_ids: list[str] = []
+
+        def supported(ent_or_ev: Entity | Evidence | None) -> None:
+            ev = ent_or_ev.evidence if isinstance(ent_or_ev, Entity) else ent_or_ev
+            if ev is not None:
+                key = evidence_id(article.pmid, ev)
+                rows.evidence.setdefault((key, cid), {"id": key, "pmid": article.pmid, "case": cid, "props": {
+                    "pmid": article.pmid, "text": ev.sentence, "start": ev.sentence_start,
+                    "end": ev.sentence_start + len(ev.sentence)}})
+
+        disease_ids: list[str] = []
         for d in p.defects:
-            _, key = self._node(d, rows)
-            if key not in defect_ids:
-                defect_ids.append(key)
-                rows.has_defect.append({"patient": pid, "key": key, "props": _evidence(article.pmid, d, ex.extractor)})
-        gene_ids = []
+            node = self._node(d, rows)
+            if node and node[1] not in disease_ids:
+                disease_ids.append(node[1])
+                rows.has_disease.append({"case": cid, "key": node[1], "props": _evidence(article.pmid, d, ex.extractor)})
+                supported(d)
+        gene_ids: list[str] = []
         for g in p.genes:
-            _, key = self._node(g, rows)
-            if key not in gene_ids:
-                gene_ids.append(key)
-        for defect in defect_ids:
-            entry = self.lex.defects.get(defect)
+            node = self._node(g, rows)
+            if node and node[1] not in gene_ids:
+                gene_ids.append(node[1])
+                rows.has_gene.append({"case": cid, "key": node[1], "props": _evidence(article.pmid, g, ex.extractor)})
+                supported(g)
+        for disease in disease_ids:
+            entry = self.lex.defects.get(disease)
             for gene in gene_ids:
                 linked = entry is not None and gene in entry.genes
-                pair = {"defect": defect, "gene": gene, "pmid": article.pmid, "extractor": ex.extractor}
+                pair = {"disease": disease, "gene": gene, "pmid": article.pmid, "extractor": ex.extractor}
                 if (linked or ((entry is None or not entry.genes) and len(gene_ids) == 1)) \
                         and pair not in rows.caused_by:
                     rows.caused_by.append(pair)
-        received: dict[tuple[str, str], dict[str, Any]] = {}
+        received: dict[tuple[str, str, str], dict[str, Any]] = {}
         for use in p.drugs:
-            _, key = self._node(use.entity, rows)
+            node = self._node(use.entity, rows)
+            if node is None or node[0] == "ChemicalEntity":
+                continue
             n = p.counts.get(use.drug, p.cohort_size if p.cohort_size == 1 else None)
-            current = received.get((key, use.role))
+            current = received.get((*node, use.role))
             if current is None or (current["props"]["negated"] and not use.entity.negated):
-                received[(key, use.role)] = {"patient": pid, "key": key, "role": use.role, "props": {
+                received[(*node, use.role)] = {"case": cid, "key": node[1], "role": use.role, "props": {
                     **_evidence(article.pmid, use.entity, ex.extractor), "n_patients": n}}
-        rows.received.extend(received.values())
+            supported(use.entity)
+        for (label, _, _), row in received.items():
+            rows.received[label].append(row)
         outcomes = ([p.outcome] if p.outcome != "unknown" else []) + (["iris"] if p.iris else [])
         for outcome in outcomes:
             rows.nodes["Outcome"].setdefault(outcome, {"key": outcome, "props": {"name": OUTCOMES[outcome]}})
-            ev = p.outcome_evidence
-            rows.had_outcome.append({"patient": pid, "key": outcome, "props": {
-                "pmid": article.pmid, "extractor": ex.extractor,
-                "months": p.months_to_outcome if outcome != "iris" else None,
-                "sentence": ev.sentence if ev and outcome != "iris" else None,
-                "start": ev.start if ev and outcome != "iris" else None,
-                "end": ev.end if ev and outcome != "iris" else None,
-            }})
+            ev = p.outcome_evidence if outcome != "iris" else None
+            rows.had_outcome.append({"case": cid, "key": outcome, "props": {
+                **_sentence_evidence(article.pmid, ev, ex.extractor),
+                "months": p.months_to_outcome if outcome != "iris" else None}})
+            supported(ev)
 
-    def _node(self, ent: Entity, rows: _Rows) -> tuple[str, str]:
-        """The node an entity maps to, recording its properties the first time it is seen."""
-        label = _LABEL_OF[ent.label]
+    def _node(self, ent: Entity, rows: _Rows) -> tuple[str, str] | None:
+        """The (label, key) an entity maps to, recording the node's properties the first time."""
         normalised = ent.id is not None
         if ent.label == "GENE":
             key = ent.id or ent.text
-            ncbi = self.lex.ncbi_gene_id(key) if normalised else None
             hgnc = self.lex.hgnc.get(key) if normalised else None
+            iuis = self.lex.genes.get(key) if normalised else None
+            ncbi = self.lex.ncbi_gene_id(key) if normalised else None
             props = {"ncbi_gene_id": ncbi, "hgnc_id": hgnc.hgnc_id if hgnc else None,
-                     "name": hgnc.name if hgnc else None, "normalised": normalised and (ncbi is not None or hgnc is not None)}
+                     "name": hgnc.name if hgnc else None, "iuis": iuis is not None,
+                     "synonyms": sorted({a.lower() for a in iuis.aliases}) if iuis else [],
+                     "normalised": normalised and (ncbi is not None or hgnc is not None)}
+            label = "Gene"
         elif ent.label == "DEFECT":
             entry = self.lex.defects.get(ent.id) if ent.id else None
             key = ent.id or "unnormalised:" + ent.text.lower()
             name = entry.name if entry else ent.text
             props = {"name": name, "name_lower": name.lower(), "omim": list(entry.omim) if entry else [],
+                     "synonyms": sorted({s.lower() for s in entry.synonyms}) if entry else [],
                      "iuis_category": entry.iuis_category if entry else None,
                      "iuis_table": entry.iuis_table if entry else None, "normalised": entry is not None}
+            label = "Disease"
         elif ent.label == "DRUG_CLASS":
             cls = self.lex.drug_classes.get(ent.id) if ent.id else None
             key = ent.id or ent.text.lower()
-            props = {"display": cls.name if cls else ent.text, "is_class": True, "classes": [key],
-                     "drugbank_id": None, "mesh_id": None, "normalised": cls is not None}
-        else:
+            props = {"name": cls.name if cls else ent.text, "atc": cls.atc if cls else None,
+                     "synonyms": sorted({s.lower() for s in cls.synonyms}) if cls else [], "normalised": cls is not None}
+            label = "DrugClass"
+        elif ent.label == "DRUG":
             drug = self.lex.drugs.get(ent.id) if ent.id else None
-            key = ent.id or ent.text.lower()
-            props = {"display": drug.display if drug else ent.text, "is_class": False,
-                     "classes": list(drug.classes) if drug else [], "drugbank_id": drug.drugbank_id if drug else None,
-                     "mesh_id": drug.mesh_id if drug else None, "normalised": drug is not None}
+            if drug is None:
+                rows.nodes["ChemicalEntity"].setdefault(ent.text.lower(), {"key": ent.text.lower(), "props": {}})
+                return "ChemicalEntity", ent.text.lower()
+            key = drug.name
+            props = {"display": drug.display, "drugbank_id": drug.drugbank_id, "mesh_id": drug.mesh_id,
+                     "synonyms": sorted({f.lower() for f in self.lex.forms("DRUG", key)})[:MAX_SYNONYMS],
+                     "normalised": True}
+            for class_id in drug.classes:
+                cls = self.lex.drug_classes.get(class_id)
+                if cls is not None:
+                    rows.nodes["DrugClass"].setdefault(class_id, {"key": class_id, "props": {
+                        "name": cls.name, "atc": cls.atc, "synonyms": sorted({s.lower() for s in cls.synonyms}),
+                        "normalised": True}})
+                    rows.member_of.setdefault((key, class_id), {"drug": key, "class": class_id})
+            label = "Drug"
+        else:
+            return None
         rows.nodes[label].setdefault(key, {"key": key, "props": props})
         return label, key
 
 
 def _evidence(pmid: str, ent: Entity, extractor: str) -> dict[str, Any]:
     ev = ent.evidence
-    return {"pmid": pmid, "sentence": ev.sentence if ev else None, "start": ent.start, "end": ent.end,
-            "text": ent.text, "extractor": extractor, "negated": ent.negated, "hedged": ent.hedged}
+    return {**_sentence_evidence(pmid, ev, extractor), "start": ent.start, "end": ent.end, "text": ent.text,
+            "confidence": ent.confidence, "negated": ent.negated, "hedged": ent.hedged}
+
+
+def _sentence_evidence(pmid: str, ev: Evidence | None, extractor: str) -> dict[str, Any]:
+    name, _, version = extractor.partition(" ")
+    return {"pmid": pmid, "sentence": ev.sentence if ev else None,
+            "sentence_start": ev.sentence_start if ev else None,
+            "evidence": evidence_id(pmid, ev) if ev else None,
+            "start": ev.start if ev else None, "end": ev.end if ev else None,
+            "extractor": name, "extractor_version": version or None,
+            "confidence": None, "negated": False, "hedged": False}
 
 
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:

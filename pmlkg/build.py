@@ -22,6 +22,7 @@ from graph.schema import create_schema
 from graph.store import GraphStore
 from ingest.cache import all_caches, cache_root
 from ingest.files import read_files
+from ingest.pubmed import PubmedBatch
 from ingest.records import Article
 
 Progress = Callable[[str, int, int], None]  # phase, done, total
@@ -99,40 +100,54 @@ def build_graph(paths: Sequence[Path], store: GraphStore, data_dir: Path, *, ext
                 force: bool = False, from_cache: bool = False, progress: Progress | None = None) -> BuildReport:
     """Load ``paths`` (PubMed XML files or folders), or with ``from_cache`` the fetched cache."""
     report = BuildReport()
-    tick = progress or (lambda phase, done, total: None)
     with build_lock(data_dir):
         t0 = time.perf_counter()
         if from_cache:
             articles, deleted = cached_articles(data_dir, report), []
         else:
             articles, deleted = parse_inputs(paths, report)
-        report.articles_parsed = len(articles)
         report.seconds["parse"] = time.perf_counter() - t0
-        tick("parse", len(articles), len(articles))
-
-        t0 = time.perf_counter()
-        extractor = extractor or Extractor()
-        create_schema(store)
-        loader = GraphLoader(store, extractor.lexicons)
-        unchanged = set() if force else loader.unchanged(articles, extractor.version)
-        todo = [a for a in articles if a.pmid not in unchanged]
-        report.articles_unchanged = len(unchanged)
-        report.seconds["setup"] = time.perf_counter() - t0
-
-        t0 = time.perf_counter()
-        extractions = []
-        for i, ex in enumerate(extractor.extract_many(todo), start=1):
-            extractions.append(ex)
-            tick("extract", i, len(todo))
-        report.seconds["extract"] = time.perf_counter() - t0
-
-        t0 = time.perf_counter()
-        load = loader.load(zip(todo, extractions))
-        report.articles_deleted = loader.delete(deleted) if deleted else 0
-        loader.finish()
-        tick("load", len(todo), len(todo))
-        report.articles_loaded = load.articles
-        report.patients = load.patients
-        report.rows_written = load.rows
-        report.seconds["load"] = time.perf_counter() - t0
+        load_articles(articles, deleted, store, report, extractor=extractor, force=force, progress=progress)
     return report
+
+
+def ingest_batch(batch: PubmedBatch, store: GraphStore, data_dir: Path, *, extractor: Extractor) -> BuildReport:
+    """Records posted to the API: the same extraction and idempotent load as a build."""
+    report = BuildReport(files=1, skipped_records=list(batch.skipped))
+    with build_lock(data_dir):
+        load_articles(list(batch.articles), list(batch.deleted_pmids), store, report, extractor=extractor)
+    return report
+
+
+def load_articles(articles: list[Article], deleted: list[str], store: GraphStore, report: BuildReport, *,
+                  extractor: Extractor | None = None, force: bool = False, progress: Progress | None = None) -> None:
+    """Extract the articles that changed and load them; delete ``deleted``. Caller holds the build lock."""
+    tick = progress or (lambda phase, done, total: None)
+    report.articles_parsed = len(articles)
+    tick("parse", len(articles), len(articles))
+
+    t0 = time.perf_counter()
+    extractor = extractor or Extractor()
+    create_schema(store)
+    loader = GraphLoader(store, extractor.lexicons)
+    unchanged = set() if force else loader.unchanged(articles, extractor.version)
+    todo = [a for a in articles if a.pmid not in unchanged]
+    report.articles_unchanged = len(unchanged)
+    report.seconds["setup"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    extractions = []
+    for i, ex in enumerate(extractor.extract_many(todo), start=1):
+        extractions.append(ex)
+        tick("extract", i, len(todo))
+    report.seconds["extract"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    load = loader.load(zip(todo, extractions))
+    report.articles_deleted = loader.delete(deleted) if deleted else 0
+    loader.finish()
+    tick("load", len(todo), len(todo))
+    report.articles_loaded = load.articles
+    report.patients = load.patients
+    report.rows_written = load.rows
+    report.seconds["load"] = time.perf_counter() - t0

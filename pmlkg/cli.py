@@ -177,16 +177,16 @@ def extract(
 def stats(as_json: Annotated[bool, typer.Option("--json")] = False, data_dir: DataDir = None,
           graph: GraphUri = None) -> None:
     """Counts of nodes per label and edges per type."""
-    from graph import queries
+    from graph.queries.status import stats as graph_stats
     settings = _settings(data_dir, graph)
     store = _open(settings, start=False)
     try:
-        counts = queries.stats(store)
+        counts = graph_stats(store)
     except StoreError as exc:
         _fail(str(exc))
     finally:
         store.close()
-    summary = {"articles": counts["nodes"].get("Article", 0), "patients": counts["nodes"].get("Patient", 0), **counts}
+    summary = {"articles": counts["nodes"].get("Publication", 0), "cases": counts["nodes"].get("Case", 0), **counts}
     if as_json:
         typer.echo(json.dumps(summary))
         return

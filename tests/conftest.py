@@ -70,3 +70,23 @@ def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"
     path.mkdir()
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_graph(falkordb_server: EmbeddedFalkorDB, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo corpus built once into a graph of its own on the session server; yields its name.
+
+    Tests that use it must not write to it (those that write build their own graph).
+    """
+    from extraction.extractor import Extractor
+    from ingest.files import DEMO_CORPUS
+    from pmlkg.build import build_graph
+
+    name = f"demo-{uuid.uuid4().hex[:8]}"
+    graph = open_store("falkordb:", falkordb_server.data_dir, graph_name=name, start=False)
+    build_graph([DEMO_CORPUS], graph, tmp_path_factory.mktemp("demo-build"), extractor=Extractor())
+    try:
+        yield name
+    finally:
+        graph.clear()
+        graph.close()

@@ -5,16 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from graph.schema import SCHEMA
 from graph.store import GraphStore
-
-_KEYS = ("pmid", "id", "symbol", "name")
 
 
 def _key(node: dict[str, Any]) -> str:
     label = node["_labels"][0]
-    if label == "Article":
-        return f"Article:{node['pmid']}"
-    return f"{label}:" + str(next(node[k] for k in _KEYS if node.get(k) is not None))
+    return f"{label}:{node[SCHEMA.key_of(label)]}"
 
 
 def dump(store: GraphStore) -> tuple[list[str], list[str]]:

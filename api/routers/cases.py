@@ -1,0 +1,58 @@
+"""Cases: patients and unseparated series, filtered, each with the evidence of every assertion."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
+
+from api.deps import Store
+from api.errors import ApiError, NotFound
+from api.models import Case, CasePage, ErrorResponse, Role
+from graph.queries.cases import CaseFilter, case_details, case_page
+
+router = APIRouter(tags=["cases"], responses={422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
+
+
+@router.get("/patients", response_model=CasePage)
+def list_patients(
+    store: Store,
+    gene: Annotated[str | None, Query(min_length=1, max_length=50, description="Gene symbol of the defect")] = None,
+    defect: Annotated[str | None, Query(min_length=1, max_length=300, description="Defect id or name")] = None,
+    category: Annotated[str | None, Query(min_length=1, max_length=200, description="IUIS category")] = None,
+    drug: Annotated[str | None, Query(min_length=1, max_length=200,
+                                      description="Drug name, DrugBank id or drug class id")] = None,
+    role: Annotated[Role | None, Query(description="With drug: only this role")] = None,
+    outcome: Annotated[Literal["died", "survived", "unknown"] | None, Query()] = None,
+    sex: Annotated[Literal["male", "female"] | None, Query()] = None,
+    age_min: Annotated[float | None, Query(ge=0, le=120)] = None,
+    age_max: Annotated[float | None, Query(ge=0, le=120)] = None,
+    year_min: Annotated[int | None, Query(ge=1900, le=2100)] = None,
+    year_max: Annotated[int | None, Query(ge=1900, le=2100)] = None,
+    pmid: Annotated[str | None, Query(pattern=r"^[0-9]{1,9}$")] = None,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> CasePage:
+    """Cases matching every filter given, newest articles first."""
+    if role is not None and drug is None:
+        raise ApiError(422, "invalid_parameter", "role filters the drug given: pass drug too",
+                       [{"field": "role", "location": "query", "problem": "needs drug"}])
+    for low, high, name in ((age_min, age_max, "age_min"), (year_min, year_max, "year_min")):
+        if low is not None and high is not None and low > high:
+            raise ApiError(422, "invalid_parameter", f"{name} is above its maximum",
+                           [{"field": name, "location": "query", "problem": "must be <= the maximum"}])
+    f = CaseFilter(gene=gene, defect=defect, category=category, drug=drug, role=role, outcome=outcome, sex=sex,
+                   age_min=age_min, age_max=age_max, year_min=year_min, year_max=year_max, pmid=pmid)
+    totals, items = case_page(store, f, skip=offset, limit=limit)
+    return CasePage(total_cases=totals["cases"], total_patients=totals["patients"], offset=offset, limit=limit,
+                    items=[Case.model_validate(c) for c in items])
+
+
+@router.get("/patients/{case_id}", response_model=Case, responses={404: {"model": ErrorResponse}})
+def get_patient(store: Store, case_id: Annotated[str, Path(pattern=r"^[0-9]{1,9}:[0-9]{1,4}$",
+                                                           description="<pmid>:<index>")]) -> Case:
+    """One case with every assertion's evidence sentence and the sentences it rests on."""
+    found = case_details(store, [case_id])
+    if not found:
+        raise NotFound(f"no case {case_id} in the graph")
+    return Case.model_validate(found[0])

@@ -1,0 +1,53 @@
+"""Write endpoints: they need the API key of the environment (PMLKG_API_KEY), never a default."""
+
+from __future__ import annotations
+
+import io
+import threading
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from api.deps import AppSettings, Store, require_api_key
+from api.errors import ApiError
+from api.models import ErrorResponse, IngestResult
+from ingest.pubmed import PubmedParseError, parse_pubmed_xml
+
+router = APIRouter(tags=["write"], responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse},
+                                              413: {"model": ErrorResponse}, 422: {"model": ErrorResponse},
+                                              503: {"model": ErrorResponse}})
+_extractor_lock = threading.Lock()
+
+
+def _extractor(request: Request):  # noqa: ANN202 - extraction.extractor.Extractor, imported lazily
+    """One extraction pipeline per app, loaded on the first ingest (spaCy takes seconds to load)."""
+    with _extractor_lock:
+        if getattr(request.app.state, "extractor", None) is None:
+            from extraction.extractor import Extractor
+            request.app.state.extractor = Extractor()
+        return request.app.state.extractor
+
+
+@router.post("/ingest", response_model=IngestResult, dependencies=[Depends(require_api_key)],
+             openapi_extra={"requestBody": {"required": True, "content": {"application/xml": {
+                 "schema": {"type": "string", "format": "binary"}}},
+                 "description": "PubMed XML (a PubmedArticleSet, as EFetch returns it)"}})
+async def post_ingest(request: Request, store: Store, settings: AppSettings) -> IngestResult:
+    """Parse PubMed XML, extract, and load it (idempotent: unchanged articles are skipped)."""
+    from fastapi.concurrency import run_in_threadpool
+
+    from pmlkg.build import ingest_batch
+
+    body = await request.body()
+    if not body.strip():
+        raise ApiError(422, "invalid_parameter", "the body is empty: send PubMed XML",
+                       [{"field": "body", "location": "body", "problem": "empty"}])
+    try:
+        batch = parse_pubmed_xml(io.BytesIO(body), source="POST /ingest")
+    except PubmedParseError as exc:
+        raise ApiError(422, "invalid_xml", str(exc), [{"field": "body", "location": "body", "problem": "not PubMed XML"}]) from exc
+    extractor = await run_in_threadpool(_extractor, request)
+    report = await run_in_threadpool(ingest_batch, batch, store, settings.data_dir, extractor=extractor)
+    return IngestResult(articles_parsed=report.articles_parsed, articles_loaded=report.articles_loaded,
+                        articles_unchanged=report.articles_unchanged, cases=report.patients,
+                        skipped_records=report.skipped_records)

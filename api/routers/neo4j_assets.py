@@ -1,0 +1,31 @@
+"""The Neo4j Browser guide, style sheet and saved queries, served for Browser's ``:play``.
+
+Neo4j Browser fetches a guide from the page (JavaScript), so these public, read-only files are
+sent with ``Access-Control-Allow-Origin: *``; nothing else of the API is (see the CORS setting).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+
+import graph
+from fastapi.responses import FileResponse
+
+from api.errors import NotFound
+
+ASSETS = Path(graph.__file__).resolve().parent / "neo4j"
+FILES = {"guide.html": "text/html", "pmlkg.grass": "text/plain", "saved_queries.cypher": "text/plain",
+         "style.json": "application/json"}
+
+router = APIRouter(tags=["neo4j"])
+
+
+@router.get("/neo4j/{name}", response_class=FileResponse)
+def neo4j_asset(name: str) -> FileResponse:
+    """``guide.html`` (``:play http://127.0.0.1:8000/neo4j/guide.html``), ``pmlkg.grass``,
+    ``saved_queries.cypher``, ``style.json``."""
+    if name not in FILES:
+        raise NotFound(f"no Neo4j asset {name!r}; there are {sorted(FILES)}")
+    return FileResponse(ASSETS / name, media_type=FILES[name], headers={"Access-Control-Allow-Origin": "*"})

@@ -1,0 +1,164 @@
+"""Drug (or drug class) x defect (or gene) associations: counts, outcomes, 2x2 table, statistics.
+
+Counting rules, the same in every query here:
+- a case is a patient (counts 1) or a series the abstract does not separate (counts its stated
+  number: ``RECEIVED.n_patients``, at least 1 when the series names the drug without a number);
+  a series with more than one defect cannot attribute its counts to any one and counts 0;
+- negated assertions ("had never received rituximab") never count;
+- the universe of the 2x2 table is the reported cases with a (non-negated) defect, or gene for
+  the gene axis, within the same year range; ``category`` filters the rows shown, never the
+  comparison, so a ROR means the same whatever the filter.
+Deaths, survivors and time to death count patients described one by one: a series reports its
+deaths as a total that cannot be split by drug, so its patients count as outcome unknown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from graph.queries.catalogue import query, run
+from graph.statistics import TwoByTwo, fisher_exact_p, median, reporting_odds_ratio
+from graph.store import GraphStore
+
+RowAxis = Literal["drug", "drug_class"]
+ColAxis = Literal["defect", "gene"]
+DENOMINATOR = ("reported cases in the literature graph, not incidence: patients described in PubMed articles, "
+               "compared among reported cases with a known defect (gene), this defect against all other defects")
+
+_CASES = """MATCH (a:Publication)-[:REPORTS]->(c:Case)
+WHERE (c.cohort_size = 1 OR c.n_diseases = 1)
+  AND ($year_min IS NULL OR a.year >= $year_min) AND ($year_max IS NULL OR a.year <= $year_max)"""
+_WEIGHT = "CASE WHEN c.cohort_size > 1 THEN coalesce(r.n_patients, 1) ELSE 1 END"
+_ROWS = {  # -> c, r, row_key, row_name
+    "drug": """
+MATCH (c)-[r:RECEIVED]->(t:Drug)
+WHERE r.negated = false AND r.role = $role AND ($rows IS NULL OR t.name IN $rows)
+WITH a, c, r, t.name AS row_key, coalesce(t.display, t.name) AS row_name""",
+    "drug_class": """
+MATCH (c)-[r:RECEIVED]->(t)
+WHERE r.negated = false AND r.role = $role AND (t:Drug OR t:DrugClass)
+OPTIONAL MATCH (t)-[:MEMBER_OF]->(k:DrugClass)
+WITH a, c, r, CASE WHEN k IS NULL THEN t ELSE k END AS item
+WHERE labels(item)[0] = 'DrugClass' AND ($rows IS NULL OR item.id IN $rows)
+WITH a, c, r, item.id AS row_key, item.name AS row_name""",
+}
+_COL_PATTERN = {"defect": "(c)-[h:HAS_DISEASE]->(x:Disease)", "gene": "(c)-[h:HAS_GENE]->(x:Gene)"}
+_COL_KEY = {"defect": "x.id", "gene": "x.symbol"}
+_COL_NAME = {"defect": "x.name", "gene": "x.symbol"}
+_COL_CATEGORY = {"defect": "x.iuis_category", "gene": "null"}
+_COL_MATCH = {"defect": "x.id = $col OR x.name_lower = toLower($col)", "gene": "x.symbol = $col"}
+_EXAMPLE = dict(role="exposure", rows=None, col=None, category=None, year_min=None, year_max=None)
+
+
+def _in_universe(col: ColAxis) -> str:
+    return (f"WITH a, c, size([{_COL_PATTERN[col]} WHERE h.negated = false | x]) AS n_cols\n"
+            "WHERE n_cols > 0")
+
+
+def _cells(row: RowAxis, col: ColAxis) -> str:
+    return f"""{_CASES}
+{_ROWS[row].strip()}
+MATCH {_COL_PATTERN[col]}
+WHERE h.negated = false AND ($col IS NULL OR {_COL_MATCH[col]})
+  AND ($category IS NULL OR {_COL_CATEGORY[col]} = $category)
+OPTIONAL MATCH (c)-[ho:HAD_OUTCOME]->(o:Outcome)
+WHERE o.id IN ['died', 'survived']
+WITH row_key, row_name, {_COL_KEY[col]} AS col_key, {_COL_NAME[col]} AS col_name,
+     {_COL_CATEGORY[col]} AS category, c, max({_WEIGHT}) AS weight,
+     collect({{case: c.id, pmid: r.pmid, sentence: r.sentence, sentence_start: r.sentence_start, start: r.start,
+              end: r.end, text: r.text, n_patients: r.n_patients, confidence: r.confidence,
+              defect_sentence: h.sentence, defect_text: h.text, outcome: c.outcome,
+              outcome_sentence: ho.sentence}})[0] AS ev
+WITH row_key, row_name, col_key, col_name, category,
+     sum(weight) AS patients, count(DISTINCT c.pmid) AS articles,
+     sum(CASE WHEN c.cohort_size = 1 AND c.outcome = 'died' THEN 1 ELSE 0 END) AS deaths,
+     sum(CASE WHEN c.cohort_size = 1 AND c.outcome = 'survived' THEN 1 ELSE 0 END) AS survivors,
+     collect(CASE WHEN c.cohort_size = 1 AND c.outcome = 'died' THEN c.months_to_outcome END) AS death_months,
+     collect(DISTINCT c.pmid) AS pmids, collect(ev) AS evidence
+WHERE patients >= $min_patients
+RETURN row_key, row_name, col_key, col_name, category, patients, articles, deaths, survivors, death_months,
+       pmids, evidence[0..$evidence_limit] AS evidence, size(evidence) AS n_evidence"""
+
+
+def _row_totals(row: RowAxis, col: ColAxis) -> str:
+    return f"""{_CASES}
+{_in_universe(col)}
+{_ROWS[row].strip()}
+WITH row_key, c, max({_WEIGHT}) AS weight
+RETURN row_key, sum(weight) AS exposed"""
+
+
+def _col_totals(col: ColAxis) -> str:
+    return f"""{_CASES}
+MATCH {_COL_PATTERN[col]}
+WHERE h.negated = false
+RETURN {_COL_KEY[col]} AS col_key, sum(c.cohort_size) AS cases"""
+
+
+def _universe(col: ColAxis) -> str:
+    return f"""{_CASES}
+{_in_universe(col)}
+RETURN sum(c.cohort_size) AS cases, count(DISTINCT a.pmid) AS articles"""
+
+
+CELLS = {(r, c): query(f"associations_{r}_{c}", _cells(r, c), **_EXAMPLE, min_patients=1, evidence_limit=5)
+         for r in _ROWS for c in _COL_PATTERN}
+ROW_TOTALS = {(r, c): query(f"association_row_totals_{r}_{c}", _row_totals(r, c),
+                            role="exposure", rows=None, year_min=None, year_max=None)
+              for r in _ROWS for c in _COL_PATTERN}
+COL_TOTALS = {c: query(f"association_col_totals_{c}", _col_totals(c), year_min=None, year_max=None)
+              for c in _COL_PATTERN}
+UNIVERSE = {c: query(f"association_universe_{c}", _universe(c), year_min=None, year_max=None) for c in _COL_PATTERN}
+
+
+@dataclass(frozen=True, slots=True)
+class AssociationQuery:
+    rows: RowAxis = "drug"
+    cols: ColAxis = "defect"
+    role: Literal["exposure", "treatment", "other"] = "exposure"
+    row_keys: list[str] | None = None  # restrict rows (drug names or class ids), resolved by the caller
+    col: str | None = None  # one defect (id or name) or gene symbol
+    category: str | None = None  # IUIS category of the defect (defect axis only)
+    min_patients: int = 1
+    year_min: int | None = None
+    year_max: int | None = None
+    evidence_limit: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class AssociationResult:
+    universe_cases: int
+    universe_articles: int
+    rows: list[dict[str, Any]]
+
+
+def associations(store: GraphStore, q: AssociationQuery) -> AssociationResult:
+    years = {"year_min": q.year_min, "year_max": q.year_max}
+    cells = run(store, CELLS[(q.rows, q.cols)], role=q.role, rows=q.row_keys, col=q.col, category=q.category,
+                min_patients=q.min_patients, evidence_limit=q.evidence_limit, **years)
+    universe = run(store, UNIVERSE[q.cols], **years)[0]
+    n_all = universe["cases"] or 0
+    exposed = {r["row_key"]: r["exposed"] for r in run(store, ROW_TOTALS[(q.rows, q.cols)], role=q.role,
+                                                        rows=q.row_keys, **years)}
+    cases = {r["col_key"]: r["cases"] for r in run(store, COL_TOTALS[q.cols], **years)}
+    out = []
+    for cell in cells:
+        for count in ("patients", "articles", "deaths", "survivors"):  # FalkorDB sums come back as floats
+            cell[count] = int(cell[count] or 0)
+        table = TwoByTwo.from_margins(exposed_here=cell["patients"], cases_here=cases.get(cell["col_key"], 0),
+                                      exposed_all=exposed.get(cell["row_key"], cell["patients"]), cases_all=n_all)
+        ror = reporting_odds_ratio(table)
+        out.append({
+            "row_key": cell["row_key"], "row_name": cell["row_name"], "col_key": cell["col_key"],
+            "col_name": cell["col_name"], "category": cell["category"],
+            "patients": cell["patients"], "articles": cell["articles"], "deaths": cell["deaths"],
+            "survivors": cell["survivors"], "unknown_outcome": max(cell["patients"] - cell["deaths"] - cell["survivors"], 0),
+            "median_months_to_death": median(cell["death_months"]),
+            "table": {"a": table.a, "b": table.b, "c": table.c, "d": table.d},
+            "fisher_p": fisher_exact_p(table),
+            "ror": ror.ror if ror else None, "ror_ci_low": ror.ci_low if ror else None,
+            "ror_ci_high": ror.ci_high if ror else None, "haldane_corrected": ror.corrected if ror else False,
+            "pmids": sorted(cell["pmids"]), "evidence": cell["evidence"], "n_evidence": cell["n_evidence"],
+        })
+    return AssociationResult(universe_cases=n_all, universe_articles=universe["articles"] or 0, rows=out)

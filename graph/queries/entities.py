@@ -1,0 +1,154 @@
+"""Publications, drugs (and drug classes), genes and immune defects by their keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graph.queries.cases import case_details, evidence_map
+from graph.queries.catalogue import props, query, run
+from graph.store import GraphStore
+
+_KEY = "coalesce(n.symbol, n.id, n.name)"  # the key of any mention target (schema.yaml keys)
+_CASE_WEIGHT = "CASE WHEN c IS NULL THEN 0 WHEN c.cohort_size > 1 THEN coalesce(r.n_patients, 1) ELSE 1 END"
+
+PUBLICATION = query("publication", """
+MATCH (a:Publication {pmid: $pmid})
+OPTIONAL MATCH (a)-[:REPORTS]->(c:Case)
+WITH a, c ORDER BY c.index
+RETURN a AS publication, collect(c.id) AS cases
+""", pmid="90000001")
+PUBLICATION_MENTIONS = query("publication_mentions", f"""
+MATCH (a:Publication {{pmid: $pmid}})-[m:MENTIONS]->(n)
+RETURN labels(n)[0] AS label, {_KEY} AS key, coalesce(n.display, n.name, n.symbol) AS name,
+       m.count AS count, {evidence_map("m")} AS evidence
+ORDER BY label, key
+""", pmid="90000001")
+
+DRUG = query("drug", """
+MATCH (d:Drug)
+WHERE d.name = toLower($name) OR d.drugbank_id = $name OR d.mesh_id = $name
+OPTIONAL MATCH (d)-[:MEMBER_OF]->(k:DrugClass)
+RETURN d AS drug, collect(k.id) AS classes
+""", name="rituximab")
+DRUG_CLASS = query("drug_class", """
+MATCH (k:DrugClass {id: toLower($name)})
+OPTIONAL MATCH (m:Drug)-[:MEMBER_OF]->(k)
+RETURN k AS drug_class, collect(m.name) AS members
+""", name="anti-cd20")
+# A drug stands for itself; a class for itself and its member drugs ($keys holds them all).
+DRUG_USE = query("drug_use", f"""
+MATCH (c:Case)-[r:RECEIVED]->(n)
+WHERE r.negated = false AND (n.name IN $keys OR n.id IN $keys)
+WITH r.role AS role, c, max({_CASE_WEIGHT}) AS weight
+RETURN role, count(c) AS cases, sum(weight) AS patients
+ORDER BY role
+""", keys=["rituximab"])
+DRUG_ARTICLES = query("drug_articles", """
+MATCH (a:Publication)-[:MENTIONS]->(n)
+WHERE n.name IN $keys OR n.id IN $keys
+RETURN count(DISTINCT a) AS articles
+""", keys=["rituximab"])
+DRUG_DEFECTS = query("drug_defects", f"""
+MATCH (c:Case)-[r:RECEIVED]->(n)
+WHERE r.negated = false AND (n.name IN $keys OR n.id IN $keys) AND (c.cohort_size = 1 OR c.n_diseases = 1)
+MATCH (c)-[h:HAS_DISEASE]->(x:Disease)
+WHERE h.negated = false
+WITH x, r.role AS role, c, max({_CASE_WEIGHT}) AS weight
+RETURN x.id AS defect_id, x.name AS defect, role, sum(weight) AS patients, count(DISTINCT c.pmid) AS articles
+ORDER BY patients DESC, defect_id
+""", keys=["rituximab"])
+
+GENE = query("gene", """
+MATCH (g:Gene)
+WHERE g.symbol = $symbol OR g.symbol = toUpper($symbol)
+OPTIONAL MATCH (x:Disease)-[cb:CAUSED_BY]->(g)
+WITH g, collect(DISTINCT {id: x.id, name: x.name, category: x.iuis_category}) AS diseases,
+     collect(DISTINCT cb.pmid) AS support
+OPTIONAL MATCH (a:Publication)-[:MENTIONS]->(g)
+RETURN g AS gene, diseases, support, count(DISTINCT a) AS articles
+""", symbol="CD40LG")
+GENE_CASES = query("gene_cases", """
+MATCH (c:Case)-[h:HAS_GENE]->(g:Gene {symbol: $symbol})
+WHERE h.negated = false
+RETURN count(c) AS cases, sum(c.cohort_size) AS patients, sum(c.deaths) AS deaths,
+       collect(DISTINCT c.pmid) AS pmids
+""", symbol="CD40LG")
+GENE_DRUGS = query("gene_drugs", f"""
+MATCH (c:Case)-[h:HAS_GENE]->(g:Gene {{symbol: $symbol}})
+WHERE h.negated = false
+MATCH (c)-[r:RECEIVED]->(d)
+WHERE r.negated = false
+RETURN coalesce(d.id, d.name) AS drug, r.role AS role, sum({_CASE_WEIGHT}) AS patients
+ORDER BY patients DESC, drug
+""", symbol="CD40LG")
+
+DEFECT = query("defect", """
+MATCH (x:Disease)
+WHERE x.id = $key OR x.name_lower = toLower($key)
+OPTIONAL MATCH (x)-[:CAUSED_BY]->(g:Gene)
+WITH x, collect(DISTINCT g.symbol) AS genes
+OPTIONAL MATCH (c:Case)-[h:HAS_DISEASE]->(x)
+WHERE h.negated = false
+RETURN x AS defect, genes, count(c) AS cases, sum(c.cohort_size) AS patients, sum(c.deaths) AS deaths,
+       collect(DISTINCT c.pmid) AS pmids
+""", key="iuis:cd40-ligand-deficiency")
+DEFECT_DRUGS = query("defect_drugs", f"""
+MATCH (x:Disease {{id: $id}})<-[h:HAS_DISEASE]-(c:Case)-[r:RECEIVED]->(d)
+WHERE h.negated = false AND r.negated = false AND (c.cohort_size = 1 OR c.n_diseases = 1)
+RETURN coalesce(d.id, d.name) AS drug, labels(d)[0] AS kind, r.role AS role, sum({_CASE_WEIGHT}) AS patients
+ORDER BY patients DESC, drug
+""", id="iuis:cd40-ligand-deficiency")
+
+
+def publication(store: GraphStore, pmid: str) -> dict[str, Any] | None:
+    rows = run(store, PUBLICATION, pmid=pmid)
+    if not rows:
+        return None
+    mentions = [{**m, "evidence": m["evidence"]} for m in run(store, PUBLICATION_MENTIONS, pmid=pmid)]
+    return {**props(rows[0]["publication"]), "mentions": mentions,
+            "cases": case_details(store, [c for c in rows[0]["cases"] if c])}
+
+
+def drug(store: GraphStore, name: str) -> dict[str, Any] | None:
+    """A drug (by name, DrugBank or MeSH id) or a drug class (by id), with its use in cases."""
+    rows = run(store, DRUG, name=name)
+    if rows:
+        node = {**props(rows[0]["drug"]), "kind": "drug", "classes": sorted(rows[0]["classes"]), "members": []}
+        keys = [node["name"]]
+    else:
+        rows = run(store, DRUG_CLASS, name=name)
+        if not rows:
+            return None
+        klass = props(rows[0]["drug_class"])
+        node = {**klass, "name": klass["id"], "display": klass.get("name"), "kind": "drug_class", "classes": [],
+                "members": sorted(rows[0]["members"])}
+        keys = [klass["id"], *node["members"]]
+    by_role = {r["role"]: {"cases": r["cases"], "patients": int(r["patients"] or 0)}
+               for r in run(store, DRUG_USE, keys=keys)}
+    defects = [{**d, "patients": int(d["patients"] or 0)} for d in run(store, DRUG_DEFECTS, keys=keys)]
+    return {**node, "articles": run(store, DRUG_ARTICLES, keys=keys)[0]["articles"], "by_role": by_role,
+            "defects": defects}
+
+
+def gene(store: GraphStore, symbol: str) -> dict[str, Any] | None:
+    rows = run(store, GENE, symbol=symbol)
+    if not rows:
+        return None
+    row = rows[0]
+    node = props(row["gene"])
+    cases = run(store, GENE_CASES, symbol=node["symbol"])[0]
+    return {**node, "diseases": [d for d in row["diseases"] if d.get("id")], "support_pmids": sorted(row["support"]),
+            "articles": row["articles"], "cases": cases["cases"], "patients": int(cases["patients"] or 0),
+            "deaths": int(cases["deaths"] or 0), "pmids": sorted(cases["pmids"]),
+            "drugs": [{**d, "patients": int(d["patients"] or 0)} for d in run(store, GENE_DRUGS, symbol=node["symbol"])]}
+
+
+def defect(store: GraphStore, key: str) -> dict[str, Any] | None:
+    rows = run(store, DEFECT, key=key)
+    if not rows:
+        return None
+    row = rows[0]
+    node = props(row["defect"])
+    return {**node, "genes": sorted(row["genes"]), "cases": row["cases"], "patients": int(row["patients"] or 0),
+            "deaths": int(row["deaths"] or 0), "pmids": sorted(set(row["pmids"])),
+            "drugs": [{**d, "patients": int(d["patients"] or 0)} for d in run(store, DEFECT_DRUGS, id=node["id"])]}
