@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from api.deps import StoreProvider
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
+from api.models import ErrorResponse
 from api.routers import associations, cases, entities, export, graph_view, ingest, neo4j_assets, query, search, status
 from pmlkg import __version__
 from pmlkg.settings import Settings
@@ -33,6 +34,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "extracted from PubMed, with the sentence behind every assertion. Counts are reported cases, "
                     "not incidence; negated assertions are stored but never counted.",
         lifespan=lifespan,
+        # every validation error is the project's error shape (api/errors.py), not FastAPI's default
+        responses={422: {"model": ErrorResponse, "description": "Invalid parameter(s), named in details"}},
     )
     app.state.settings = settings
     app.state.stores = StoreProvider(settings)

@@ -14,15 +14,17 @@ import graph
 from fastapi.responses import FileResponse
 
 from api.errors import NotFound
+from api.models import ErrorResponse
 
 ASSETS = Path(graph.__file__).resolve().parent / "neo4j"
 FILES = {"guide.html": "text/html", "pmlkg.grass": "text/plain", "saved_queries.cypher": "text/plain",
          "style.json": "application/json"}
 
-router = APIRouter(tags=["neo4j"])
+router = APIRouter(tags=["neo4j"], responses={404: {"model": ErrorResponse}})
 
 
-@router.get("/neo4j/{name}", response_class=FileResponse)
+@router.get("/neo4j/{name}", response_class=FileResponse, responses={200: {"content": {
+    "text/html": {}, "text/plain": {}, "application/json": {}}, "description": "The file"}})
 def neo4j_asset(name: str) -> FileResponse:
     """``guide.html`` (``:play http://127.0.0.1:8000/neo4j/guide.html``), ``pmlkg.grass``,
     ``saved_queries.cypher``, ``style.json``."""
