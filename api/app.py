@@ -12,11 +12,13 @@ from api.deps import StoreProvider
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.models import ErrorResponse
-from api.routers import associations, cases, entities, export, graph_view, ingest, neo4j_assets, query, search, status
+from api.routers import (associations, cases, entities, explorer, export, graph_view, ingest, neo4j_assets, query,
+                         search, status, survival)
 from pmlkg import __version__
 from pmlkg.settings import Settings
 
-ROUTERS = (status, associations, cases, entities, search, graph_view, export, query, ingest, neo4j_assets)
+ROUTERS = (status, associations, cases, entities, search, graph_view, survival, export, query, ingest, neo4j_assets,
+           explorer)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -47,4 +49,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in ROUTERS:
         app.include_router(module.router)
+    app.mount("/static", explorer.static_files(), name="static")
     return app

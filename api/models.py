@@ -34,6 +34,13 @@ class Stats(BaseModel):
     cases: int
 
 
+class Facets(BaseModel):
+    year_min: int | None = None
+    year_max: int | None = None
+    articles: int
+    categories: list[str] = Field(description="IUIS categories of the defects cases have")
+
+
 class EvidenceRef(BaseModel):
     """Where an assertion comes from: offsets index the article text (title, then abstract sections,
     one per line); ``start - sentence_start`` locates the mention inside ``sentence``."""
@@ -285,8 +292,9 @@ class Association(BaseModel):
     ror_ci_high: float | None = None
     haldane_corrected: bool = Field(False, description="0.5 added to every cell because one was zero")
     pmids: list[str]
+    cases: list[str] = Field(description="The cases counted in this row (/patients/{id} gives each)")
     evidence: list[AssociationEvidence]
-    n_evidence: int = Field(description="Evidence items in all; `evidence` lists the first evidence_limit")
+    n_evidence: int = Field(description="Cases with evidence in all; `evidence` lists the first evidence_limit")
 
 
 class AssociationPage(BaseModel):

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# System packages some tests use: Debian's docker-compose (validates docker-compose.yml offline).
+# System packages some tests use: Debian's docker-compose (validates docker-compose.yml offline) and
+# Debian's chromium (the explorer page's browser tests drive it with Playwright; Playwright's own
+# browser download cannot work here).
 # Installed only where apt-get can run as root; elsewhere the tests that need it skip and say why.
 set -euo pipefail
 need=()
 command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || need+=(docker-compose)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "system-deps: not root or no apt-get; not installing: ${need[*]} (the tests that need them will skip)" >&2

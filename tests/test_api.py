@@ -371,3 +371,30 @@ def test_cors_is_off_by_default_and_configurable(falkordb_server: EmbeddedFalkor
         assert guide.status_code == 200 and guide.headers["access-control-allow-origin"] == "*"
     with serve(base.model_copy(update={"cors_origins": ["http://example.org"]})) as url:
         assert httpx.get(f"{url}/health", headers=origin).headers["access-control-allow-origin"] == "http://example.org"
+
+
+def test_survival_curves(api: httpx.Client) -> None:
+    out = api.get("/survival", params={"group_by": "exposure", "drug": "rituximab"}).json()
+    assert "not a cohort" in out["note"] and out["logrank"]["groups"] == 2
+    names = {g["name"] for g in out["groups"]}
+    assert names == {"exposed to rituximab", "not exposed to rituximab"}
+    exposed = next(g for g in out["groups"] if g["name"] == "exposed to rituximab")
+    patients = api.get("/patients", params={"drug": "rituximab", "role": "exposure", "limit": 200}).json()["items"]
+    timed = {c["id"] for c in patients if c["cohort_size"] == 1 and c["months_to_outcome"] is not None
+             and c["outcome"] in ("died", "survived")}
+    assert set(exposed["cases"]) == timed and exposed["patients"] == len(timed)
+    for g in out["groups"]:
+        assert g["at_risk"][0] == g["patients"] and g["at_risk"] == sorted(g["at_risk"], reverse=True)
+        s = [step["survival"] for step in g["steps"]]
+        assert s[0] == 1.0 and s == sorted(s, reverse=True) and g["deaths"] + len(g["censored"]) == g["patients"]
+        assert all(step["ci_low"] <= step["survival"] <= step["ci_high"] for step in g["steps"])
+    by_category = api.get("/survival", params={"group_by": "category"}).json()
+    assert len(by_category["groups"]) >= 3
+    assert sum(1 for _ in api.get("/survival", params={"group_by": "none"}).json()["groups"]) == 1
+    _error(api.get("/survival", params={"group_by": "exposure"}), 422, "invalid_parameter")
+
+
+def test_facets(api: httpx.Client) -> None:
+    facets = api.get("/facets").json()
+    assert facets["year_min"] <= facets["year_max"] and facets["articles"] >= 40
+    assert "Predominantly Antibody Deficiencies" in facets["categories"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from scipy import stats
 
-from graph.queries.associations import AssociationQuery, associations
+from graph.queries.associations import AssociationQuery, associations, with_evidence
 from graph.store import GraphStore
 
 CASES = [  # (id, cohort_size, n_diseases, outcome, months, diseases, [(drug, role, negated, n_patients)])
@@ -50,19 +50,19 @@ def graph(store: GraphStore) -> GraphStore:
     return store
 
 
-def _row(result, drug: str, defect: str) -> dict:  # noqa: ANN001
-    return next(r for r in result.rows if r["row_key"] == drug and r["col_key"] == defect)
+def _row(rows: list[dict], drug: str, defect: str) -> dict:
+    return next(r for r in rows if r["row_key"] == drug and r["col_key"] == defect)
 
 
 def test_counts_table_and_statistics_match_scipy(graph: GraphStore) -> None:
     result = associations(graph, AssociationQuery(role="exposure"))
     assert result.universe_cases == 9 + 6 + 4  # x: 4 patients + a 5-patient series; y: 6; z: 4
-    x = _row(result, "d", "iuis:x")
+    x = _row(result.rows, "d", "iuis:x")
     assert x["patients"] == 5 and x["articles"] == 2  # 3 patients + 2 of the series; the mixed series adds 0
     assert (x["deaths"], x["survivors"], x["unknown_outcome"]) == (2, 1, 2)
     assert x["median_months_to_death"] == 7.0
     assert x["table"] == {"a": 5, "b": 4, "c": 1, "d": 9}
-    y = _row(result, "d", "iuis:y")
+    y = _row(result.rows, "d", "iuis:y")
     assert y["patients"] == 1 and y["table"] == {"a": 1, "b": 5, "c": 5, "d": 8}  # the negated case is unexposed
     for row in (x, y):
         t = row["table"]
@@ -76,7 +76,7 @@ def test_counts_table_and_statistics_match_scipy(graph: GraphStore) -> None:
 
 
 def test_a_zero_cell_gets_the_haldane_correction(graph: GraphStore) -> None:
-    e = _row(associations(graph, AssociationQuery(role="exposure")), "e", "iuis:x")
+    e = _row(associations(graph, AssociationQuery(role="exposure")).rows, "e", "iuis:x")
     assert e["table"] == {"a": 2, "b": 7, "c": 0, "d": 10} and e["haldane_corrected"]
     corrected = (2.5 * 10.5) / (7.5 * 0.5)
     assert e["ror"] == pytest.approx(corrected) and e["ror_ci_low"] < corrected < e["ror_ci_high"]
@@ -85,11 +85,15 @@ def test_a_zero_cell_gets_the_haldane_correction(graph: GraphStore) -> None:
 
 def test_role_category_and_min_patients(graph: GraphStore) -> None:
     treated = associations(graph, AssociationQuery(role="treatment"))
-    z = _row(treated, "d", "iuis:z")
+    z = _row(treated.rows, "d", "iuis:z")
     assert z["patients"] == 4 and z["table"]["c"] == 0
     narrowed = associations(graph, AssociationQuery(role="exposure", category="antibody"))
     assert {r["col_key"] for r in narrowed.rows} == {"iuis:x"}
-    assert narrowed.universe_cases == 19 and _row(narrowed, "d", "iuis:x")["table"] == {"a": 5, "b": 4, "c": 1, "d": 9}
+    assert narrowed.universe_cases == 19 and _row(narrowed.rows, "d", "iuis:x")["table"] == {"a": 5, "b": 4, "c": 1, "d": 9}
     assert {r["col_key"] for r in associations(graph, AssociationQuery(min_patients=2)).rows} == {"iuis:x"}
-    evidence = _row(associations(graph, AssociationQuery(evidence_limit=2)), "d", "iuis:x")
+    q = AssociationQuery(evidence_limit=2)
+    rows = with_evidence(graph, q, associations(graph, q).rows)
+    evidence = _row(rows, "d", "iuis:x")
     assert len(evidence["evidence"]) == 2 and evidence["n_evidence"] == 4
+    assert all(e["text"] == "d" and e["sentence"] == "received d" and e["case"] in evidence["cases"]
+               for e in evidence["evidence"])

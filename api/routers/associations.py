@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from api.deps import Store
 from api.errors import ApiError
 from api.models import Association, AssociationPage, ErrorResponse, Role
-from graph.queries.associations import DENOMINATOR, AssociationQuery, associations
+from graph.queries.associations import DENOMINATOR, AssociationQuery, associations, with_evidence
 from graph.queries.cases import drug_keys
 
 router = APIRouter(tags=["associations"], responses={422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
@@ -60,7 +60,8 @@ def get_associations(
                          year_min=year_min, year_max=year_max, evidence_limit=evidence_limit)
     result = associations(store, q)
     ordered = sorted(result.rows, key=_SORT[sort])
+    shown = with_evidence(store, q, ordered[offset: offset + limit])
     return AssociationPage(rows=rows, cols=cols, role=role, denominator=DENOMINATOR,
                            universe_cases=result.universe_cases, universe_articles=result.universe_articles,
                            total=len(ordered), offset=offset, limit=limit,
-                           items=[Association.model_validate(r) for r in ordered[offset: offset + limit]])
+                           items=[Association.model_validate(r) for r in shown])

@@ -30,6 +30,8 @@ def list_patients(
     year_min: Annotated[int | None, Query(ge=1900, le=2100)] = None,
     year_max: Annotated[int | None, Query(ge=1900, le=2100)] = None,
     pmid: Annotated[str | None, Query(pattern=r"^[0-9]{1,9}$")] = None,
+    attributable: Annotated[bool, Query(description=(
+        "Only cases whose counts /associations can attribute to one defect (leaves out mixed-defect series)"))] = False,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> CasePage:
@@ -42,7 +44,8 @@ def list_patients(
             raise ApiError(422, "invalid_parameter", f"{name} is above its maximum",
                            [{"field": name, "location": "query", "problem": "must be <= the maximum"}])
     f = CaseFilter(gene=gene, defect=defect, category=category, drug=drug, role=role, outcome=outcome, sex=sex,
-                   age_min=age_min, age_max=age_max, year_min=year_min, year_max=year_max, pmid=pmid)
+                   age_min=age_min, age_max=age_max, year_min=year_min, year_max=year_max, pmid=pmid,
+                   attributable=attributable)
     totals, items = case_page(store, f, skip=offset, limit=limit)
     return CasePage(total_cases=totals["cases"], total_patients=totals["patients"], offset=offset, limit=limit,
                     items=[Case.model_validate(c) for c in items])

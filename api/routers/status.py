@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from api.deps import Store, get_store
-from api.models import ErrorResponse, Health, Stats
+from api.models import ErrorResponse, Facets, Health, Stats
 from graph.errors import StoreError
 from graph.queries.catalogue import run
-from graph.queries.status import PING, stats
+from graph.queries.status import PING, facets, stats
 
 router = APIRouter(tags=["status"])
 
@@ -33,3 +33,9 @@ def get_stats(store: Store) -> Stats:
     counts = stats(store)
     return Stats(nodes=counts["nodes"], edges=counts["edges"], articles=counts["nodes"].get("Publication", 0),
                  cases=counts["nodes"].get("Case", 0))
+
+
+@router.get("/facets", response_model=Facets, responses={503: {"model": ErrorResponse}})
+def get_facets(store: Store) -> Facets:
+    """The values the filters can take: the year range and the defect categories in the graph."""
+    return Facets.model_validate(facets(store))

@@ -57,28 +57,43 @@ def _in_universe(col: ColAxis) -> str:
 
 
 def _cells(row: RowAxis, col: ColAxis) -> str:
+    """Counts per (row, col) and the ids of the cases behind them; no evidence (see _EVIDENCE):
+    building evidence maps for every cell cost 5x the counting on a 10,000-case graph."""
     return f"""{_CASES}
 {_ROWS[row].strip()}
 MATCH {_COL_PATTERN[col]}
 WHERE h.negated = false AND ($col IS NULL OR {_COL_MATCH[col]})
   AND ($category IS NULL OR {_COL_CATEGORY[col]} = $category)
-OPTIONAL MATCH (c)-[ho:HAD_OUTCOME]->(o:Outcome)
-WHERE o.id IN ['died', 'survived']
 WITH row_key, row_name, {_COL_KEY[col]} AS col_key, {_COL_NAME[col]} AS col_name,
-     {_COL_CATEGORY[col]} AS category, c, max({_WEIGHT}) AS weight,
-     collect({{case: c.id, pmid: r.pmid, sentence: r.sentence, sentence_start: r.sentence_start, start: r.start,
-              end: r.end, text: r.text, n_patients: r.n_patients, confidence: r.confidence,
-              defect_sentence: h.sentence, defect_text: h.text, outcome: c.outcome,
-              outcome_sentence: ho.sentence}})[0] AS ev
+     {_COL_CATEGORY[col]} AS category, c, max({_WEIGHT}) AS weight
 WITH row_key, row_name, col_key, col_name, category,
      sum(weight) AS patients, count(DISTINCT c.pmid) AS articles,
      sum(CASE WHEN c.cohort_size = 1 AND c.outcome = 'died' THEN 1 ELSE 0 END) AS deaths,
      sum(CASE WHEN c.cohort_size = 1 AND c.outcome = 'survived' THEN 1 ELSE 0 END) AS survivors,
      collect(CASE WHEN c.cohort_size = 1 AND c.outcome = 'died' THEN c.months_to_outcome END) AS death_months,
-     collect(DISTINCT c.pmid) AS pmids, collect(ev) AS evidence
+     collect(DISTINCT c.pmid) AS pmids, collect(c.id) AS cases
 WHERE patients >= $min_patients
 RETURN row_key, row_name, col_key, col_name, category, patients, articles, deaths, survivors, death_months,
-       pmids, evidence[0..$evidence_limit] AS evidence, size(evidence) AS n_evidence"""
+       pmids, cases"""
+
+
+def _evidence(col: ColAxis) -> str:
+    """The evidence of the listed cases of the cells shown: ``$items`` = [{row, col, keys, cases}],
+    ``keys`` the drug (or the class and its member drugs) the row stands for."""
+    return f"""
+UNWIND $items AS it
+UNWIND it.cases AS cid
+MATCH (c:Case {{id: cid}})-[r:RECEIVED]->(t)
+WHERE r.negated = false AND r.role = $role AND (t.name IN it.keys OR t.id IN it.keys)
+MATCH {_COL_PATTERN[col]}
+WHERE h.negated = false AND {_COL_KEY[col]} = it.col
+OPTIONAL MATCH (c)-[ho:HAD_OUTCOME]->(o:Outcome)
+WHERE o.id IN ['died', 'survived']
+RETURN it.row AS row_key, it.col AS col_key,
+       collect({{case: c.id, pmid: r.pmid, sentence: r.sentence, sentence_start: r.sentence_start, start: r.start,
+                end: r.end, text: r.text, n_patients: r.n_patients, confidence: r.confidence,
+                defect_sentence: h.sentence, defect_text: h.text, outcome: c.outcome,
+                outcome_sentence: ho.sentence}})[0] AS evidence, cid AS case_id"""
 
 
 def _row_totals(row: RowAxis, col: ColAxis) -> str:
@@ -102,8 +117,16 @@ def _universe(col: ColAxis) -> str:
 RETURN sum(c.cohort_size) AS cases, count(DISTINCT a.pmid) AS articles"""
 
 
-CELLS = {(r, c): query(f"associations_{r}_{c}", _cells(r, c), **_EXAMPLE, min_patients=1, evidence_limit=5)
+CELLS = {(r, c): query(f"associations_{r}_{c}", _cells(r, c), **_EXAMPLE, min_patients=1)
          for r in _ROWS for c in _COL_PATTERN}
+EVIDENCE = {c: query(f"association_evidence_{c}", _evidence(c), role="exposure", items=[
+    {"row": "rituximab", "col": "iuis:common-variable-immune-deficiency-with-no-gene-defect-specified",
+     "keys": ["rituximab"], "cases": ["90000002:0"]}]) for c in _COL_PATTERN}
+MEMBERS = query("drug_class_members", """
+MATCH (m:Drug)-[:MEMBER_OF]->(k:DrugClass)
+WHERE k.id IN $ids
+RETURN k.id AS id, collect(m.name) AS members
+""", ids=["anti-cd20"])
 ROW_TOTALS = {(r, c): query(f"association_row_totals_{r}_{c}", _row_totals(r, c),
                             role="exposure", rows=None, year_min=None, year_max=None)
               for r in _ROWS for c in _COL_PATTERN}
@@ -134,9 +157,11 @@ class AssociationResult:
 
 
 def associations(store: GraphStore, q: AssociationQuery) -> AssociationResult:
+    """Every (row, col) cell with its counts and statistics; evidence is left to :func:`with_evidence`,
+    which fetches it for the rows a caller shows."""
     years = {"year_min": q.year_min, "year_max": q.year_max}
     cells = run(store, CELLS[(q.rows, q.cols)], role=q.role, rows=q.row_keys, col=q.col, category=q.category,
-                min_patients=q.min_patients, evidence_limit=q.evidence_limit, **years)
+                min_patients=q.min_patients, **years)
     universe = run(store, UNIVERSE[q.cols], **years)[0]
     n_all = universe["cases"] or 0
     exposed = {r["row_key"]: r["exposed"] for r in run(store, ROW_TOTALS[(q.rows, q.cols)], role=q.role,
@@ -159,6 +184,27 @@ def associations(store: GraphStore, q: AssociationQuery) -> AssociationResult:
             "fisher_p": fisher_exact_p(table),
             "ror": ror.ror if ror else None, "ror_ci_low": ror.ci_low if ror else None,
             "ror_ci_high": ror.ci_high if ror else None, "haldane_corrected": ror.corrected if ror else False,
-            "pmids": sorted(cell["pmids"]), "evidence": cell["evidence"], "n_evidence": cell["n_evidence"],
+            "pmids": sorted(cell["pmids"]), "cases": sorted(cell["cases"]), "n_evidence": len(cell["cases"]),
+            "evidence": [],
         })
     return AssociationResult(universe_cases=n_all, universe_articles=universe["articles"] or 0, rows=out)
+
+
+def with_evidence(store: GraphStore, q: AssociationQuery, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` (from :func:`associations`) with the evidence of their first ``q.evidence_limit`` cases:
+    for each case, the sentence of the drug, of the defect and of the outcome."""
+    if q.evidence_limit <= 0 or not rows:
+        return rows
+    members: dict[str, list[str]] = {}
+    if q.rows == "drug_class":
+        ids = sorted({r["row_key"] for r in rows})
+        members = {m["id"]: m["members"] for m in run(store, MEMBERS, ids=ids)}
+    items = [{"row": r["row_key"], "col": r["col_key"], "keys": [r["row_key"], *members.get(r["row_key"], [])],
+              "cases": r["cases"][: q.evidence_limit]} for r in rows]
+    found: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for e in run(store, EVIDENCE[q.cols], role=q.role, items=items):
+        found.setdefault((e["row_key"], e["col_key"]), {})[e["case_id"]] = e["evidence"]
+    for r in rows:
+        got = found.get((r["row_key"], r["col_key"]), {})
+        r["evidence"] = [got[c] for c in r["cases"][: q.evidence_limit] if c in got]
+    return rows

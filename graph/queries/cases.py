@@ -22,6 +22,7 @@ WHERE ($sex IS NULL OR c.sex = $sex) AND ($outcome IS NULL OR c.outcome = $outco
   AND ($age_min IS NULL OR c.age_years >= $age_min) AND ($age_max IS NULL OR c.age_years <= $age_max)
   AND ($year_min IS NULL OR a.year >= $year_min) AND ($year_max IS NULL OR a.year <= $year_max)
   AND ($pmid IS NULL OR a.pmid = $pmid)
+  AND ($attributable = false OR c.cohort_size = 1 OR c.n_diseases = 1)
 WITH a, c,
      CASE WHEN $defect IS NULL AND $category IS NULL THEN 1 ELSE size([(c)-[hd:HAS_DISEASE]->(x:Disease)
           WHERE hd.negated = false AND ($defect IS NULL OR x.id = $defect OR x.name_lower = toLower($defect))
@@ -34,7 +35,7 @@ WITH a, c,
 WHERE by_defect > 0 AND by_gene > 0 AND by_drug > 0
 """
 _EXAMPLE = dict(sex=None, outcome=None, age_min=None, age_max=None, year_min=None, year_max=None, pmid=None,
-                defect=None, category=None, gene=None, drugs=["rituximab"], role="exposure")
+                defect=None, category=None, gene=None, drugs=["rituximab"], role="exposure", attributable=False)
 
 CASE_PAGE = query("case_page", _FILTERED + """
 RETURN c.id AS id
@@ -86,6 +87,7 @@ class CaseFilter:
     year_min: int | None = None
     year_max: int | None = None
     pmid: str | None = None
+    attributable: bool = False  # only cases /associations counts (not mixed-defect series)
 
 
 def drug_keys(store: GraphStore, drug: str) -> list[str]:
@@ -101,7 +103,7 @@ def _params(store: GraphStore, f: CaseFilter) -> dict[str, Any]:
     return {"sex": f.sex, "outcome": f.outcome, "age_min": f.age_min, "age_max": f.age_max,
             "year_min": f.year_min, "year_max": f.year_max, "pmid": f.pmid, "defect": f.defect,
             "category": f.category, "gene": f.gene, "role": f.role,
-            "drugs": None if f.drug is None else drug_keys(store, f.drug)}
+            "drugs": None if f.drug is None else drug_keys(store, f.drug), "attributable": f.attributable}
 
 
 def case_page(store: GraphStore, f: CaseFilter, *, skip: int, limit: int) -> tuple[dict[str, int], list[dict[str, Any]]]:

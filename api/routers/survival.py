@@ -1,0 +1,68 @@
+"""Kaplan-Meier curves of time from PML diagnosis to death among reported patients."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from api.deps import Store
+from api.errors import ApiError
+from api.models import ErrorResponse
+from graph.kaplan_meier import curves
+from graph.queries.cases import drug_keys
+from graph.queries.survival import survival_data
+
+router = APIRouter(tags=["survival"], responses={422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
+
+NOTE = ("Reported cases, not a cohort: patients described one by one in PubMed abstracts, with a stated time from "
+        "PML diagnosis to death (event) or to the last follow-up alive (censored). Series and patients without a "
+        "time are left out. Publication bias shapes these curves; they are no estimate of risk.")
+
+
+class SurvivalStep(BaseModel):
+    t: float | None
+    survival: float | None
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+
+class SurvivalCurve(BaseModel):
+    name: str
+    patients: int
+    deaths: int
+    censored: list[float] = Field(description="Months at which patients were last known alive")
+    steps: list[SurvivalStep]
+    at_risk: list[int] = Field(description="Numbers at risk at each of at_risk_times")
+    median_months: float | None = None
+    cases: list[str]
+
+
+class SurvivalResult(BaseModel):
+    group_by: str
+    note: str
+    at_risk_times: list[int]
+    groups: list[SurvivalCurve]
+    logrank: dict[str, Any] | None = Field(None, description="Log-rank test across the groups")
+    patients: int = Field(description="Individually described patients considered")
+    without_time: int = Field(description="Of those, left out for want of a time or an outcome")
+
+
+@router.get("/survival", response_model=SurvivalResult)
+def get_survival(
+    store: Store,
+    group_by: Annotated[Literal["exposure", "category", "defect", "none"],
+                        Query(description="exposure: to `drug` before PML or not; category: IUIS category")] = "category",
+    drug: Annotated[str | None, Query(min_length=1, max_length=200,
+                                      description="With group_by=exposure: a drug or drug class")] = None,
+    year_min: Annotated[int | None, Query(ge=1900, le=2100)] = None,
+    year_max: Annotated[int | None, Query(ge=1900, le=2100)] = None,
+) -> SurvivalResult:
+    """Time from PML diagnosis to death, Kaplan-Meier, with numbers at risk and censoring."""
+    if group_by == "exposure" and drug is None:
+        raise ApiError(422, "invalid_parameter", "group_by=exposure needs drug",
+                       [{"field": "drug", "location": "query", "problem": "required with group_by=exposure"}])
+    keys = drug_keys(store, drug) if drug else None
+    data = survival_data(store, group_by=group_by, drugs=keys, drug_label=drug, year_min=year_min, year_max=year_max)
+    return SurvivalResult(group_by=group_by, note=NOTE, **curves(data))
