@@ -250,16 +250,11 @@ class Defect(BaseModel):
     drugs: list[DefectDrug] = []
 
 
-class AssociationEvidence(BaseModel):
+class AssociationEvidence(EvidenceRef):
+    """The drug mention of one counted case, with the sentences of its defect and outcome."""
+
     case: str
-    pmid: str | None = None
-    sentence: str | None = None
-    sentence_start: int | None = None
-    start: int | None = None
-    end: int | None = None
-    text: str | None = None
     n_patients: int | None = None
-    confidence: float | None = None
     defect_sentence: str | None = None
     defect_text: str | None = None
     outcome: str | None = None

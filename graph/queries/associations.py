@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from graph.queries.catalogue import query, run
+from graph.queries.catalogue import query, run, whole
 from graph.statistics import TwoByTwo, fisher_exact_p, median, reporting_odds_ratio
 from graph.store import GraphStore
 
@@ -169,8 +169,8 @@ def associations(store: GraphStore, q: AssociationQuery) -> AssociationResult:
     cases = {r["col_key"]: r["cases"] for r in run(store, COL_TOTALS[q.cols], **years)}
     out = []
     for cell in cells:
-        for count in ("patients", "articles", "deaths", "survivors"):  # FalkorDB sums come back as floats
-            cell[count] = int(cell[count] or 0)
+        for count in ("patients", "articles", "deaths", "survivors"):
+            cell[count] = whole(cell[count])
         table = TwoByTwo.from_margins(exposed_here=cell["patients"], cases_here=cases.get(cell["col_key"], 0),
                                       exposed_all=exposed.get(cell["row_key"], cell["patients"]), cases_all=n_all)
         ror = reporting_odds_ratio(table)

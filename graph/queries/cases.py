@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from graph.queries.catalogue import props, query, run
+from graph.queries.catalogue import props, query, run, whole
 from graph.store import GraphStore
 
 
@@ -110,7 +110,7 @@ def case_page(store: GraphStore, f: CaseFilter, *, skip: int, limit: int) -> tup
     params = _params(store, f)
     total = run(store, CASE_TOTAL, **params)[0]
     ids = [r["id"] for r in run(store, CASE_PAGE, **params, skip=skip, limit=limit)]
-    return {"cases": total["cases"], "patients": int(total["patients"] or 0)}, case_details(store, ids)
+    return {"cases": total["cases"], "patients": whole(total["patients"])}, case_details(store, ids)
 
 
 def case_details(store: GraphStore, ids: list[str]) -> list[dict[str, Any]]:

@@ -45,3 +45,12 @@ def run(store: GraphStore, q: Query, /, *, timeout_ms: int | None = DEFAULT_TIME
 def props(node: dict[str, Any] | None) -> dict[str, Any]:
     """A node or relationship as its plain properties (the stores add ``_labels`` / ``_type``)."""
     return {k: v for k, v in (node or {}).items() if not k.startswith("_")}
+
+
+def whole(value: Any) -> int:
+    """A count as an int: FalkorDB returns ``sum()`` as a float, and null for no rows."""
+    return int(value or 0)
+
+
+def with_whole(rows: list[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:
+    return [{**r, **{k: whole(r[k]) for k in keys}} for r in rows]

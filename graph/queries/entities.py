@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from graph.queries.cases import case_details, evidence_map
-from graph.queries.catalogue import props, query, run
+from graph.queries.catalogue import props, query, run, whole, with_whole
 from graph.store import GraphStore
 
 _KEY = "coalesce(n.symbol, n.id, n.name)"  # the key of any mention target (schema.yaml keys)
@@ -123,9 +123,9 @@ def drug(store: GraphStore, name: str) -> dict[str, Any] | None:
         node = {**klass, "name": klass["id"], "display": klass.get("name"), "kind": "drug_class", "classes": [],
                 "members": sorted(rows[0]["members"])}
         keys = [klass["id"], *node["members"]]
-    by_role = {r["role"]: {"cases": r["cases"], "patients": int(r["patients"] or 0)}
+    by_role = {r["role"]: {"cases": r["cases"], "patients": whole(r["patients"])}
                for r in run(store, DRUG_USE, keys=keys)}
-    defects = [{**d, "patients": int(d["patients"] or 0)} for d in run(store, DRUG_DEFECTS, keys=keys)]
+    defects = with_whole(run(store, DRUG_DEFECTS, keys=keys), "patients")
     return {**node, "articles": run(store, DRUG_ARTICLES, keys=keys)[0]["articles"], "by_role": by_role,
             "defects": defects}
 
@@ -138,9 +138,9 @@ def gene(store: GraphStore, symbol: str) -> dict[str, Any] | None:
     node = props(row["gene"])
     cases = run(store, GENE_CASES, symbol=node["symbol"])[0]
     return {**node, "diseases": [d for d in row["diseases"] if d.get("id")], "support_pmids": sorted(row["support"]),
-            "articles": row["articles"], "cases": cases["cases"], "patients": int(cases["patients"] or 0),
-            "deaths": int(cases["deaths"] or 0), "pmids": sorted(cases["pmids"]),
-            "drugs": [{**d, "patients": int(d["patients"] or 0)} for d in run(store, GENE_DRUGS, symbol=node["symbol"])]}
+            "articles": row["articles"], "cases": cases["cases"], "patients": whole(cases["patients"]),
+            "deaths": whole(cases["deaths"]), "pmids": sorted(cases["pmids"]),
+            "drugs": with_whole(run(store, GENE_DRUGS, symbol=node["symbol"]), "patients")}
 
 
 def defect(store: GraphStore, key: str) -> dict[str, Any] | None:
@@ -149,6 +149,6 @@ def defect(store: GraphStore, key: str) -> dict[str, Any] | None:
         return None
     row = rows[0]
     node = props(row["defect"])
-    return {**node, "genes": sorted(row["genes"]), "cases": row["cases"], "patients": int(row["patients"] or 0),
-            "deaths": int(row["deaths"] or 0), "pmids": sorted(set(row["pmids"])),
-            "drugs": [{**d, "patients": int(d["patients"] or 0)} for d in run(store, DEFECT_DRUGS, id=node["id"])]}
+    return {**node, "genes": sorted(row["genes"]), "cases": row["cases"], "patients": whole(row["patients"]),
+            "deaths": whole(row["deaths"]), "pmids": sorted(set(row["pmids"])),
+            "drugs": with_whole(run(store, DEFECT_DRUGS, id=node["id"]), "patients")}
