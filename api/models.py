@@ -127,6 +127,9 @@ class Case(BaseModel):
 class CasePage(BaseModel):
     total_cases: int
     total_patients: int = Field(description="Cases weighted by cohort size")
+    patients_given_drug: int | None = Field(None, description=(
+        "With a drug filter: the patients the drug was given to, counted as /associations counts them "
+        "(a series counts the number it says received the drug, at least 1)"))
     offset: int
     limit: int
     items: list[Case]

@@ -125,8 +125,13 @@ def test_patients_filters(api: httpx.Client) -> None:
     women = api.get("/patients", params={"sex": "female", "age_min": 30, "age_max": 60, "limit": 200}).json()
     assert women["items"] and all(c["sex"] == "female" and 30 <= c["age_years"] <= 60 for c in women["items"])
     anti = api.get("/patients", params={"drug": "anti-cd20", "role": "exposure"}).json()
-    ritux = api.get("/patients", params={"drug": "rituximab", "role": "exposure"}).json()
+    ritux = api.get("/patients", params={"drug": "rituximab", "role": "exposure", "limit": 200}).json()
     assert anti["total_cases"] == ritux["total_cases"] > 0  # a class covers its member drugs
+    # weighted as /associations weighs them: a series counts the patients it says received the drug
+    given = sum((d["n_patients"] or 1) if c["cohort_size"] > 1 else 1
+                for c in ritux["items"] for d in c["drugs"] if d["key"] == "rituximab" and d["role"] == "exposure")
+    assert ritux["patients_given_drug"] == given < ritux["total_patients"]
+    assert api.get("/patients", params={"limit": 1}).json()["patients_given_drug"] is None  # no drug filter
     cvid = api.get("/patients", params={"defect": "Common variable immunodeficiency", "limit": 200}).json()
     assert cvid["items"] and all(any(d["name"] == "Common variable immunodeficiency" for d in c["diseases"])
                                  for c in cvid["items"])

@@ -126,6 +126,9 @@ def test_clicking_a_cell_lists_its_patients_and_evidence(page: Page, site: str) 
     assert shown == {c["id"] for c in expected["items"]} and shown
     row = httpx.get(f"{site}/associations", params={"drug": "rituximab", "defect": col}).json()["items"][0]
     assert shown == set(row["cases"])  # the patients listed are the ones the cell counts
+    assert expected["patients_given_drug"] == row["patients"] < expected["total_patients"]  # a series counts part
+    caveat = web.locator("#cases p.caveat").inner_text()
+    assert caveat.startswith(f"{row['patients']} patients given Rituximab before PML in {len(shown)} case records")
     marks = [m.inner_text().lower() for m in web.locator("#cases blockquote mark").element_handles()]
     assert "rituximab" in marks and "idiopathic cd4 lymphopenia" in marks
     links = web.locator("#cases a[href^='https://pubmed.ncbi.nlm.nih.gov/']")

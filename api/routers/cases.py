@@ -47,7 +47,8 @@ def list_patients(
                    age_min=age_min, age_max=age_max, year_min=year_min, year_max=year_max, pmid=pmid,
                    attributable=attributable)
     totals, items = case_page(store, f, skip=offset, limit=limit)
-    return CasePage(total_cases=totals["cases"], total_patients=totals["patients"], offset=offset, limit=limit,
+    return CasePage(total_cases=totals["cases"], total_patients=totals["patients"],
+                    patients_given_drug=totals["given"], offset=offset, limit=limit,
                     items=[Case.model_validate(c) for c in items])
 
 

@@ -42,8 +42,14 @@ RETURN c.id AS id
 ORDER BY a.year DESC, c.pmid, c.index
 SKIP $skip LIMIT $limit
 """, **_EXAMPLE, skip=0, limit=20)
+# ``given``: with a drug filter, the patients it was given to, weighted as /associations weighs
+# them (a series counts the number it says received the drug), so the totals match the map's cell.
 CASE_TOTAL = query("case_total", _FILTERED + """
-RETURN count(c) AS cases, sum(c.cohort_size) AS patients
+OPTIONAL MATCH (c)-[rd:RECEIVED]->(d)
+WHERE $drugs IS NOT NULL AND rd.negated = false AND ($role IS NULL OR rd.role = $role)
+  AND (d.name IN $drugs OR d.id IN $drugs)
+WITH c, max(CASE WHEN c.cohort_size > 1 THEN coalesce(rd.n_patients, 1) ELSE 1 END) AS given
+RETURN count(c) AS cases, sum(c.cohort_size) AS patients, sum(given) AS given
 """, **_EXAMPLE)
 
 CASE_DETAILS = query("case_details", f"""
@@ -106,11 +112,14 @@ def _params(store: GraphStore, f: CaseFilter) -> dict[str, Any]:
             "drugs": None if f.drug is None else drug_keys(store, f.drug), "attributable": f.attributable}
 
 
-def case_page(store: GraphStore, f: CaseFilter, *, skip: int, limit: int) -> tuple[dict[str, int], list[dict[str, Any]]]:
+def case_page(store: GraphStore, f: CaseFilter, *, skip: int,
+              limit: int) -> tuple[dict[str, int | None], list[dict[str, Any]]]:
     params = _params(store, f)
     total = run(store, CASE_TOTAL, **params)[0]
     ids = [r["id"] for r in run(store, CASE_PAGE, **params, skip=skip, limit=limit)]
-    return {"cases": total["cases"], "patients": whole(total["patients"])}, case_details(store, ids)
+    totals = {"cases": total["cases"], "patients": whole(total["patients"]),
+              "given": None if f.drug is None else whole(total["given"])}
+    return totals, case_details(store, ids)
 
 
 def case_details(store: GraphStore, ids: list[str]) -> list[dict[str, Any]]:

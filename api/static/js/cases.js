@@ -37,8 +37,11 @@ export async function showCases(panel, page, item, onError, years = {}) {
   try {
     const found = await get("/patients", params);
     panel.innerHTML = `<h2>${esc(item.row_name)} × ${esc(item.col_name)}</h2>`
-      + `<p class="caveat">${found.total_cases} case records (${found.total_patients} patients, series counted by size),`
-      + ` ${esc(page.role)}.</p>` + found.items.map(caseCard).join("");
+      + `<p class="caveat">${found.patients_given_drug} patients given ${esc(item.row_name)}`
+      + ` ${page.role === "treatment" ? "for" : "before"} PML`
+      + ` in ${found.total_cases} case records, as the map counts them (a series counts those it says received`
+      + ` the drug); the records describe ${found.total_patients} patients in all.</p>`
+      + found.items.map(caseCard).join("");
   } catch (e) {
     panel.innerHTML = "";
     onError(e);
