@@ -39,6 +39,19 @@ class NotFound(ApiError):
         super().__init__(404, "not_found", message)
 
 
+class InvalidParameter(ApiError):
+    """A 422 naming the field, in the shape of FastAPI's own validation errors (see ``invalid``)."""
+
+    def __init__(self, field: str, problem: str, message: str, location: str = "query"):
+        super().__init__(422, "invalid_parameter", message, [{"field": field, "location": location, "problem": problem}])
+
+
+def check_range(low: float | None, high: float | None, field: str) -> None:
+    """``field`` (the lower bound of a range) must not exceed the upper bound when both are given."""
+    if low is not None and high is not None and low > high:
+        raise InvalidParameter(field, "must be <= the maximum", f"{field} is above its maximum")
+
+
 def error_response(status: int, code: str, message: str, details: list | None = None) -> JSONResponse:
     return JSONResponse(status_code=status, content={"error": {"code": code, "message": message, "details": details}})
 

@@ -24,7 +24,7 @@ What is measured, and why:
   the route does; 1 client and the same concurrencies, in threads. No pydantic, no JSON, no HTTP.
 * each cell runs a window of ``--seconds``: clients start requests until the window closes and
   every request started is waited for and counted, so a cell holds at least ``clients`` requests
-  and throughput is completed requests / (last answer - start). p50 and p99 interpolate between
+  and throughput is successful requests / (last answer, failed ones included - start). p50 and p99 interpolate between
   the sorted latencies; with few requests p99 is close to the maximum (the table says n).
   Failed requests (HTTP status != 200, store errors such as a query timeout) are counted apart
   and left out of the latencies.
@@ -57,8 +57,10 @@ import httpx  # noqa: E402
 
 from bench.synthetic_graph import load, pairs_for_cases, synthetic_pairs  # noqa: E402
 from graph.embedded import EmbeddedFalkorDB  # noqa: E402
-from graph.queries.associations import AssociationQuery, associations, with_evidence  # noqa: E402
+from graph.queries.associations import SORT_KEYS, AssociationQuery, associations, with_evidence  # noqa: E402
 from graph.queries.cases import drug_keys  # noqa: E402
+from graph.queries.catalogue import whole  # noqa: E402
+from graph.queries.status import stats  # noqa: E402
 from graph.store import GraphStore, open_store  # noqa: E402
 
 GRAPH_NAME = "bench_api_latency"
@@ -171,17 +173,16 @@ def direct_call(store: GraphStore, spec: dict[str, Any]) -> Callable[[], None]:
         keys = None if spec["drug"] is None else drug_keys(store, spec["drug"])
         q = AssociationQuery(role=spec["role"], row_keys=keys)
         rows = associations(store, q).rows
-        rows.sort(key=lambda r: (-r["patients"], -r["articles"], r["row_key"], r["col_key"]))
+        rows.sort(key=SORT_KEYS["patients"])
         with_evidence(store, q, rows[:50])  # what the route does for its default page of 50
     return call
 
 
 def graph_size(store: GraphStore) -> dict[str, int]:
-    cases = store.read("MATCH (c:Case) RETURN count(c) AS cases, sum(c.cohort_size) AS patients")[0]
-    nodes = store.read("MATCH (n) RETURN count(n) AS n")[0]["n"]
-    edges = store.read("MATCH ()-[r]->() RETURN count(r) AS n")[0]["n"]
-    return {"cases": int(cases["cases"]), "patients": int(cases["patients"] or 0), "nodes": int(nodes),
-            "edges": int(edges)}
+    counts = stats(store)
+    patients = store.read("MATCH (c:Case) RETURN sum(c.cohort_size) AS patients")[0]["patients"]
+    return {"cases": counts["nodes"].get("Case", 0), "patients": whole(patients),
+            "nodes": sum(counts["nodes"].values()), "edges": sum(counts["edges"].values())}
 
 
 def prepare_graph(data_dir: Path, pairs: list, seed: int, reuse: bool) -> tuple[GraphStore, dict[str, Any]]:
@@ -197,7 +198,7 @@ def prepare_graph(data_dir: Path, pairs: list, seed: int, reuse: bool) -> tuple[
         print("--reuse: the graph in the data dir is not the requested one; rebuilding", flush=True)
     store.clear()
     t0 = time.perf_counter()
-    report = load(store, len(pairs), seed, pairs=pairs)
+    report = load(store, pairs)
     load_s = time.perf_counter() - t0
     meta = {"articles": len(pairs), "seed": seed, "load_s": load_s, "rows": report.rows, "reused": False}
     meta_path.write_text(json.dumps(meta))
@@ -258,10 +259,13 @@ def main() -> None:
         if "http" in modes and args.client_process:
             pool = multiprocessing.get_context("spawn").Pool(1)
         with serve(settings) as base_url:
-            # warm-up (not counted): one request per query and mode; also a check that both agree
+            # warm-up (not counted): the measured call once per query and mode; then a check that
+            # HTTP and direct agree on every row (limit=1000: the whole result, not the first page)
             agree = {}
             for name in names:
                 path, spec = QUERIES[name]
+                httpx.get(f"{base_url}/associations?{path}", timeout=args.timeout).raise_for_status()
+                direct_call(store, spec)()
                 page = httpx.get(f"{base_url}/associations?{path}&limit=1000", timeout=args.timeout).json()
                 keys = None if spec["drug"] is None else drug_keys(store, spec["drug"])
                 direct = associations(store, AssociationQuery(role=spec["role"], row_keys=keys))

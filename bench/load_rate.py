@@ -35,7 +35,6 @@ shared: quote the ratios. Figures are printed, never asserted.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import statistics
 import sys
@@ -51,14 +50,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.synthetic_graph import synthetic_pairs  # noqa: E402
 from extraction.lexicons import load_lexicons  # noqa: E402
 from graph.embedded import EmbeddedFalkorDB  # noqa: E402
-from graph.load import WRITE_STATEMENTS, GraphLoader  # noqa: E402
+from graph.load import ENTITY_LABELS, WRITE_STATEMENTS, GraphLoader  # noqa: E402
 from graph.schema import SCHEMA, create_schema  # noqa: E402
 from graph.store import GraphStore, open_store  # noqa: E402
+from tests.graph_dump import dump  # noqa: E402
 
 CHUNK = 1000
 _NAME_OF = {cypher: name for name, cypher in WRITE_STATEMENTS.items()}
-_ENTITY_KEYS = {"Gene": "symbol", "Drug": "name", "DrugClass": "id", "ChemicalEntity": "name", "Disease": "id",
-                "Outcome": "id"}
 
 
 class DryRunStore:
@@ -85,12 +83,13 @@ class DryRunStore:
 
 # -- the bare statements -------------------------------------------------------------------------
 
-def _node_cypher(label: str, key: str) -> str:
-    return f"UNWIND $rows AS row CREATE (n:{label} {{{key}: row.key}}) SET n += row.props"
+def _node_cypher(label: str) -> str:
+    return f"UNWIND $rows AS row CREATE (n:{label} {{{SCHEMA.key_of(label)}: row.key}}) SET n += row.props"
 
 
-def _edge_cypher(a: str, a_key: str, rel: str, b: str, b_key: str, rel_map: str = "") -> str:
-    return (f"UNWIND $rows AS row MATCH (x:{a} {{{a_key}: row.a}}), (y:{b} {{{b_key}: row.b}}) "
+def _edge_cypher(a: str, rel: str, b: str, rel_map: str = "") -> str:
+    """Both ends matched on their schema keys, as the loader's MERGEs match them."""
+    return (f"UNWIND $rows AS row MATCH (x:{a} {{{SCHEMA.key_of(a)}: row.a}}), (y:{b} {{{SCHEMA.key_of(b)}: row.b}}) "
             f"CREATE (x)-[r:{rel}{rel_map}]->(y) SET r += row.props")
 
 
@@ -115,47 +114,46 @@ def bare_plan(writes: list[tuple[str, dict[str, Any]]]) -> BarePlan:
         by.setdefault(name, []).extend(params.get("rows") or [])
     marks = {m["pmid"]: m for m in by.get("mark_loaded", [])}
     plan = BarePlan()
-    plan.steps.append(("Publication", _node_cypher("Publication", "pmid"), [
+    plan.steps.append(("Publication", _node_cypher("Publication"), [
         {"key": r["pmid"], "props": {**r["props"], "digest": marks[r["pmid"]]["digest"],
                                      "extractor": marks[r["pmid"]]["extractor"]}}
         for r in _distinct(by.get("merge_articles", []), lambda r: r["pmid"])]))
-    for label, key in _ENTITY_KEYS.items():
+    for label in ENTITY_LABELS:
         rows = _distinct(by.get(f"merge_{label.lower()}", []), lambda r: r["key"])
-        plan.steps.append((label, _node_cypher(label, key), [{"key": r["key"], "props": r["props"]} for r in rows]))
+        plan.steps.append((label, _node_cypher(label), [{"key": r["key"], "props": r["props"]} for r in rows]))
     cases = by.get("merge_cases", [])
-    plan.steps.append(("Case", _node_cypher("Case", "id"), [{"key": r["id"], "props": r["props"]} for r in cases]))
+    plan.steps.append(("Case", _node_cypher("Case"), [{"key": r["id"], "props": r["props"]} for r in cases]))
     evidence = by.get("merge_evidence", [])
-    plan.steps.append(("Evidence", _node_cypher("Evidence", "id"),
+    plan.steps.append(("Evidence", _node_cypher("Evidence"),
                        [{"key": r["id"], "props": r["props"]} for r in _distinct(evidence, lambda r: r["id"])]))
     # relationships, each by the key its MERGE in the loader matches on (so duplicates collapse the same way)
-    plan.steps.append(("MEMBER_OF", _edge_cypher("Drug", "name", "MEMBER_OF", "DrugClass", "id"), [
+    plan.steps.append(("MEMBER_OF", _edge_cypher("Drug", "MEMBER_OF", "DrugClass"), [
         {"a": r["drug"], "b": r["class"], "props": {"source": "lexicon"}}
         for r in _distinct(by.get("merge_member_of", []), lambda r: (r["drug"], r["class"]))]))
-    plan.steps.append(("REPORTS", _edge_cypher("Publication", "pmid", "REPORTS", "Case", "id"),
+    plan.steps.append(("REPORTS", _edge_cypher("Publication", "REPORTS", "Case"),
                        [{"a": r["pmid"], "b": r["id"], "props": {"pmid": r["pmid"]}} for r in cases]))
-    plan.steps.append(("FROM_PUBLICATION", _edge_cypher("Evidence", "id", "FROM_PUBLICATION", "Publication", "pmid"),
+    plan.steps.append(("FROM_PUBLICATION", _edge_cypher("Evidence", "FROM_PUBLICATION", "Publication"),
                        [{"a": r["id"], "b": r["pmid"], "props": {}}
                         for r in _distinct(evidence, lambda r: (r["id"], r["pmid"]))]))
-    plan.steps.append(("SUPPORTS", _edge_cypher("Evidence", "id", "SUPPORTS", "Case", "id"),
+    plan.steps.append(("SUPPORTS", _edge_cypher("Evidence", "SUPPORTS", "Case"),
                        [{"a": r["id"], "b": r["case"], "props": {}}
                         for r in _distinct(evidence, lambda r: (r["id"], r["case"]))]))
-    for rel, name, label, key in (("HAS_DISEASE", "merge_has_disease", "Disease", "id"),
-                                  ("HAS_GENE", "merge_has_gene", "Gene", "symbol"),
-                                  ("HAD_OUTCOME", "merge_had_outcome", "Outcome", "id")):
-        plan.steps.append((rel, _edge_cypher("Case", "id", rel, label, key), [
+    for rel, name, label in (("HAS_DISEASE", "merge_has_disease", "Disease"), ("HAS_GENE", "merge_has_gene", "Gene"),
+                             ("HAD_OUTCOME", "merge_had_outcome", "Outcome")):
+        plan.steps.append((rel, _edge_cypher("Case", rel, label), [
             {"a": r["case"], "b": r["key"], "props": r["props"]}
             for r in _distinct(by.get(name, []), lambda r: (r["case"], r["key"]))]))
-    for label, key in (("Drug", "name"), ("DrugClass", "id")):
-        plan.steps.append((f"RECEIVED->{label}", _edge_cypher("Case", "id", "RECEIVED", label, key, " {role: row.role}"), [
+    for label in ("Drug", "DrugClass"):
+        plan.steps.append((f"RECEIVED->{label}", _edge_cypher("Case", "RECEIVED", label, " {role: row.role}"), [
             {"a": r["case"], "b": r["key"], "role": r["role"], "props": r["props"]}
             for r in _distinct(by.get(f"merge_received_{label.lower()}", []), lambda r: (r["case"], r["key"], r["role"]))]))
-    plan.steps.append(("CAUSED_BY", _edge_cypher("Disease", "id", "CAUSED_BY", "Gene", "symbol", " {pmid: row.pmid}"), [
+    plan.steps.append(("CAUSED_BY", _edge_cypher("Disease", "CAUSED_BY", "Gene", " {pmid: row.pmid}"), [
         {"a": r["disease"], "b": r["gene"], "pmid": r["pmid"], "props": {"extractor": r["extractor"]}}
         for r in _distinct(by.get("merge_caused_by", []), lambda r: (r["disease"], r["gene"], r["pmid"]))]))
-    for label, key in _ENTITY_KEYS.items():
+    for label in ENTITY_LABELS:
         if label == "Outcome":
             continue
-        plan.steps.append((f"MENTIONS->{label}", _edge_cypher("Publication", "pmid", "MENTIONS", label, key), [
+        plan.steps.append((f"MENTIONS->{label}", _edge_cypher("Publication", "MENTIONS", label), [
             {"a": r["pmid"], "b": r["key"], "props": r["props"]}
             for r in _distinct(by.get(f"merge_mentions_{label.lower()}", []), lambda r: (r["pmid"], r["key"]))]))
     plan.steps = [s for s in plan.steps if s[2]]
@@ -178,22 +176,22 @@ def _distinct(rows: list[dict[str, Any]], key: Any) -> list[dict[str, Any]]:
 # loader statement -> what its rows write (a row of merge_cases writes a Case and its REPORTS edge)
 _LOADER_WRITES = {
     "merge_articles": "Publication", "mark_loaded": "Publication (mark loaded)",
-    **{f"merge_{label.lower()}": label for label in _ENTITY_KEYS},
+    **{f"merge_{label.lower()}": label for label in ENTITY_LABELS},
     "merge_cases": "Case + REPORTS", "merge_evidence": "Evidence + FROM_PUBLICATION + SUPPORTS",
     "merge_member_of": "MEMBER_OF", "merge_has_disease": "HAS_DISEASE", "merge_has_gene": "HAS_GENE",
     "merge_had_outcome": "HAD_OUTCOME", "merge_caused_by": "CAUSED_BY",
     "merge_received_drug": "RECEIVED->Drug", "merge_received_drugclass": "RECEIVED->DrugClass",
-    **{f"merge_mentions_{label.lower()}": f"MENTIONS->{label}" for label in _ENTITY_KEYS if label != "Outcome"},
+    **{f"merge_mentions_{label.lower()}": f"MENTIONS->{label}" for label in ENTITY_LABELS if label != "Outcome"},
 }
 
 
-def loader_rows(writes: list[tuple[str, dict[str, Any]]]) -> tuple[dict[str, int], int, int]:
-    """Rows per thing written, statements sent, and rows of all statements (LoadReport.rows)."""
+def loader_rows(writes: list[tuple[str, dict[str, Any]]]) -> tuple[dict[str, int], int]:
+    """Rows per thing written (they add up to LoadReport.rows), and statements sent."""
     out: dict[str, int] = {}
     for name, params in writes:
         if name in _LOADER_WRITES:
             out[_LOADER_WRITES[name]] = out.get(_LOADER_WRITES[name], 0) + len(params.get("rows") or [])
-    return out, len(writes), sum(out.values())
+    return out, len(writes)
 
 
 # -- running -------------------------------------------------------------------------------------
@@ -214,25 +212,6 @@ def graph_counts(store: GraphStore) -> dict[str, int]:
     return counts
 
 
-_KEY = "coalesce({v}.id, {v}.symbol, {v}.name, {v}.pmid)"  # each label's key comes first in this order
-
-
-def canonical(store: GraphStore) -> tuple[list[str], list[str]]:
-    """Every node and edge with its properties, as sorted JSON lines (edges name their ends by key):
-    equal for two graphs that hold the same data, whatever the internal ids and write order."""
-    nodes = sorted(json.dumps([r["l"], r["p"]], sort_keys=True, default=str)
-                   for r in store.read("MATCH (n) RETURN labels(n)[0] AS l, properties(n) AS p"))
-    edges = sorted(json.dumps([r["la"], r["a"], r["t"], r["p"], r["lb"], r["b"]], sort_keys=True, default=str)
-                   for r in store.read(f"MATCH (a)-[r]->(b) RETURN labels(a)[0] AS la, {_KEY.format(v='a')} AS a, "
-                                       f"type(r) AS t, properties(r) AS p, labels(b)[0] AS lb, "
-                                       f"{_KEY.format(v='b')} AS b"))
-    return nodes, edges
-
-
-def elements(counts: dict[str, int]) -> int:
-    return sum(counts.values())
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=5000, help="K synthetic articles (default 5000)")
@@ -248,7 +227,7 @@ def main() -> None:
     pairs = synthetic_pairs(args.articles, args.seed, lex)
     dry = DryRunStore()
     GraphLoader(dry, lex).load(pairs)  # type: ignore[arg-type]
-    per_loader, loader_statements, loader_total = loader_rows(dry.writes)
+    per_loader, loader_statements = loader_rows(dry.writes)
     plan = bare_plan(dry.writes)
     bare_rows = {what: len(rows) for what, _, rows in plan.steps}
 
@@ -271,6 +250,13 @@ def main() -> None:
                 t0 = time.perf_counter()
                 load_rows = loader.load(pairs).rows
                 load_s = time.perf_counter() - t0
+                if i == 0:  # the graph the rates are of: the fresh load, before the reload and finish()
+                    counts = {"bare": graph_counts(bare), "loader": graph_counts(loaded)}
+                    if args.verify:
+                        t0 = time.perf_counter()
+                        same = dump(bare) == dump(loaded)
+                        verified = (f"identical, every node and edge with its properties "
+                                    f"(checked in {time.perf_counter() - t0:.0f}s)" if same else "DIFFERENT")
                 t0 = time.perf_counter()
                 reload_rows = loader.load(pairs).rows
                 reload_s = time.perf_counter() - t0
@@ -280,13 +266,6 @@ def main() -> None:
                 runs.append({"bare": bare_s, "load": load_s, "reload": reload_s, "finish": finish_s})
                 print(f"  .. run {i + 1}: bare {bare_s:.2f}s, loader {load_s:.2f}s, reload {reload_s:.2f}s, "
                       f"finish {finish_s:.2f}s", flush=True)
-                if i == 0:
-                    counts = {"bare": graph_counts(bare), "loader": graph_counts(loaded)}
-                    if args.verify:
-                        t0 = time.perf_counter()
-                        same = canonical(bare) == canonical(loaded)
-                        verified = (f"identical, every node and edge with its properties "
-                                    f"(checked in {time.perf_counter() - t0:.0f}s)" if same else "DIFFERENT")
             finally:
                 for store in (bare, loaded):
                     store.clear()
@@ -296,13 +275,13 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
     med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-    n_el = elements(counts["loader"])
+    n_el = sum(counts["loader"].values())
     patients = sum(p.cohort_size for _, ex in pairs for p in ex.patients)
     print()
     print(f"{args.articles:,} synthetic articles (seed {args.seed}): {sum(len(ex.patients) for _, ex in pairs):,} "
           f"Case nodes, {patients:,} patients; final graph {n_el:,} elements "
           f"({sum(v for k, v in counts['loader'].items() if k in SCHEMA.nodes):,} of them nodes)")
-    print(f"bare graph vs loader graph after the first run: {verified} "
+    print(f"bare graph vs loader graph after the first load: {verified} "
           f"(counts {'equal' if counts['bare'] == counts['loader'] else 'DIFFER'})")
     print()
     print("rows sent, by what they write (loader rows are LoadReport.rows; see the module doc):")
@@ -320,7 +299,7 @@ def main() -> None:
         if what in per_loader or what in bare_rows:
             print(f"{what:<40}{cell(per_loader.get(what), 12)}{cell(bare_rows.get(what), 11)}"
                   f"{cell(counts['loader'].get(what), 10)}")
-    print(f"{'total':<40}{loader_total:>12,}{plan.rows:>11,}{n_el:>10,}")
+    print(f"{'total':<40}{load_rows:>12,}{plan.rows:>11,}{n_el:>10,}")
     print(f"{'statements sent (loader: + 2 deletes/batch)':<40}{loader_statements:>12,}"
           f"{plan.statements(args.chunk):>11,}")
     print()

@@ -420,13 +420,11 @@ def check_offsets(pairs: Sequence[tuple[Article, ArticleExtraction]]) -> int:
     return checked
 
 
-def load(store: GraphStore, n: int, seed: int = 0, *, lexicons: Lexicons | None = None,
-         pairs: Sequence[tuple[Article, ArticleExtraction]] | None = None) -> LoadReport:
-    """Create the schema, load ``n`` synthetic articles with the real GraphLoader, then ``finish()``."""
-    lex = lexicons or load_lexicons()
+def load(store: GraphStore, pairs: Sequence[tuple[Article, ArticleExtraction]]) -> LoadReport:
+    """Create the schema, load ``pairs`` with the real GraphLoader, then ``finish()``."""
     create_schema(store)
-    loader = GraphLoader(store, lex)
-    report = loader.load(pairs if pairs is not None else SyntheticCorpus(seed, lex).articles(n))
+    loader = GraphLoader(store, load_lexicons())
+    report = loader.load(pairs)
     loader.finish()
     return report
 

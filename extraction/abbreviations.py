@@ -75,19 +75,41 @@ def _occurrences(doc: Doc, short: str) -> list[Span]:
     return [s for s in spans if s is not None]
 
 
+def _join_split_long_forms(doc: Doc, pairs: list[Abbreviation]) -> list[Span]:
+    """The entities, with each long form that two or more entities of one label tile exactly
+    (nothing but spaces between them) replaced by one entity over the whole long form."""
+    ents = list(doc.ents)
+    for a in pairs:
+        start, end = a.long_start, a.long_start + len(a.long)
+        inside = [e for e in ents if start <= e.start_char and e.end_char <= end]
+        if len(inside) < 2 or len({e.label_ for e in inside}) != 1 or inside[0].start_char != start \
+                or inside[-1].end_char != end:
+            continue
+        if any(doc.text[x.end_char: y.start_char].strip() for x, y in zip(inside, inside[1:])):
+            continue
+        ids = {e.kb_id_ for e in inside}
+        joined = Span(doc, inside[0].start, inside[-1].end, label=inside[0].label_,
+                      kb_id=ids.pop() if len(ids) == 1 else "")
+        joined._.source = inside[0]._.source
+        ents = sorted([e for e in ents if e not in inside] + [joined], key=lambda e: e.start)
+    return ents
+
+
 @Language.component("pmlkg_abbreviations")
 def abbreviations(doc: Doc) -> Doc:
     """Record definitions on ``doc._.abbreviations``; give every short form its long form's entity.
 
     A short form another source read differently is overruled by what the text defines it as
     ("immune reconstitution inflammatory syndrome (IRIS)": the syndrome, where the long form is
-    recognised). Where no source recognised the long form, the short form keeps what it has.
+    recognised). A long form a model split into pieces of one label ("immune reconstitution" +
+    "inflammatory syndrome") is joined into one entity first: the definition says it is one term.
+    Where no source recognised the long form, the short form keeps what it has.
     """
     pairs = find_abbreviations(doc.text)
     doc._.abbreviations = [(a.short, a.long, a.short_start, a.long_start) for a in pairs]
     if not pairs:
         return doc
-    ents = list(doc.ents)
+    ents = _join_split_long_forms(doc, pairs)
     by_end = {(e.start_char, e.end_char): e for e in ents}
     by_start = {e.start: e for e in ents}
     taken = {i for e in ents for i in range(e.start, e.end)}
@@ -108,7 +130,7 @@ def abbreviations(doc: Doc) -> Doc:
             elif not any(i in taken for i in range(span.start, span.end)):
                 added.append(Span(doc, span.start, span.end, label=source.label_, kb_id=source.kb_id_))
                 taken.update(range(span.start, span.end))
-    if added or relabelled:
+    if added or relabelled or len(ents) != len(doc.ents):
         kept = [relabelled.get(e.start, e) for e in ents]
         doc.set_ents(sorted(kept + added, key=lambda s: s.start), default="outside")
         changed = {s.start for s in added} | set(relabelled)

@@ -257,8 +257,7 @@ def _drug_uses(sents: list[Span], by_sent: dict[int, list[Span]], scope: list[in
 def _add_defects_and_genes(patient: Patient, spans: list[Span], lex: Lexicons) -> None:
     """Non-negated defect and inborn-error gene mentions, one per id (the first mention is the evidence).
 
-    Only IUIS genes are a patient's gene: any HGNC gene normalises ("CD4" in "CD4+ T-cell count",
-    "JCV VP1"), and those stay article mentions rather than the cause of the patient's defect.
+    Only IUIS genes are a patient's gene: any HGNC gene normalises ("TP53", "IL10", "JCV VP1"), and those stay article mentions rather than the cause of the patient's defect.
     """
     seen = {(e.label, e.id) for e in patient.defects + patient.genes}
     for span in spans:

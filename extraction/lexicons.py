@@ -153,16 +153,6 @@ class Lexicons:
         yield from (("DRUG_CLASS", c) for c in sorted(self.drug_classes))
         yield from (("DRUG", d) for d in sorted(self.drugs))
 
-    def hgnc_symbol(self, text: str) -> str | None:
-        """The approved symbol a gene mention names: the symbol itself, an unambiguous previous or
-        alias symbol, or either written with a hyphen ("IL-10", "PAX-5"); exact case, as symbols are."""
-        for form in (text, text.replace("-", "")):
-            if form in self.hgnc:
-                return form
-            if form in self._hgnc_alias:
-                return self._hgnc_alias[form]
-        return None
-
     def ncbi_gene_id(self, symbol: str) -> int | None:
         gene = self.genes.get(symbol)
         if gene is not None and gene.ncbi_gene_id is not None:

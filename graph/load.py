@@ -18,7 +18,7 @@ from typing import Any
 
 from extraction.lexicons import Lexicons
 from extraction.records import ArticleExtraction, Entity, Evidence, Patient
-from graph.schema import OUTCOMES
+from graph.schema import OUTCOMES, SCHEMA
 from graph.store import GraphStore
 from ingest.records import Article
 
@@ -72,14 +72,9 @@ UNWIND $rows AS row
 MATCH (a:Publication {pmid: row.pmid})
 SET a.digest = row.digest, a.extractor = row.extractor
 """
-_MERGE_NODES = {
-    "Gene": "UNWIND $rows AS row MERGE (n:Gene {symbol: row.key}) SET n += row.props",
-    "Drug": "UNWIND $rows AS row MERGE (n:Drug {name: row.key}) SET n += row.props",
-    "DrugClass": "UNWIND $rows AS row MERGE (n:DrugClass {id: row.key}) SET n += row.props",
-    "ChemicalEntity": "UNWIND $rows AS row MERGE (n:ChemicalEntity {name: row.key}) SET n += row.props",
-    "Disease": "UNWIND $rows AS row MERGE (n:Disease {id: row.key}) SET n += row.props",
-    "Outcome": "UNWIND $rows AS row MERGE (n:Outcome {id: row.key}) SET n += row.props",
-}
+ENTITY_LABELS = ("Gene", "Drug", "DrugClass", "ChemicalEntity", "Disease", "Outcome")
+_MERGE_NODES = {label: f"UNWIND $rows AS row MERGE (n:{label} {{{SCHEMA.key_of(label)}: row.key}}) SET n += row.props"
+                for label in ENTITY_LABELS}
 _MERGE_MEMBER_OF = """
 UNWIND $rows AS row
 MATCH (d:Drug {name: row.drug}), (k:DrugClass {id: row.class})
@@ -102,33 +97,22 @@ SET e += row.props
 MERGE (e)-[:FROM_PUBLICATION]->(a)
 MERGE (e)-[:SUPPORTS]->(c)
 """
-_MERGE_HAS_DISEASE = """
+
+
+def _merge_case_edge(rel: str, label: str, rel_key: str = "") -> str:
+    """A Case -> entity edge (entity matched on its schema key), merged on ``rel_key`` if given."""
+    return f"""
 UNWIND $rows AS row
-MATCH (c:Case {id: row.case}), (d:Disease {id: row.key})
-MERGE (c)-[r:HAS_DISEASE]->(d)
+MATCH (c:Case {{id: row.case}}), (x:{label} {{{SCHEMA.key_of(label)}: row.key}})
+MERGE (c)-[r:{rel}{rel_key}]->(x)
 SET r += row.props
 """
-_MERGE_HAS_GENE = """
-UNWIND $rows AS row
-MATCH (c:Case {id: row.case}), (g:Gene {symbol: row.key})
-MERGE (c)-[r:HAS_GENE]->(g)
-SET r += row.props
-"""
-_MERGE_RECEIVED = {
-    label: f"""
-UNWIND $rows AS row
-MATCH (c:Case {{id: row.case}}), (d:{label} {{{key}: row.key}})
-MERGE (c)-[r:RECEIVED {{role: row.role}}]->(d)
-SET r += row.props
-"""
-    for label, key in (("Drug", "name"), ("DrugClass", "id"))
-}
-_MERGE_HAD_OUTCOME = """
-UNWIND $rows AS row
-MATCH (c:Case {id: row.case}), (o:Outcome {id: row.key})
-MERGE (c)-[r:HAD_OUTCOME]->(o)
-SET r += row.props
-"""
+
+
+_MERGE_HAS_DISEASE = _merge_case_edge("HAS_DISEASE", "Disease")
+_MERGE_HAS_GENE = _merge_case_edge("HAS_GENE", "Gene")
+_MERGE_HAD_OUTCOME = _merge_case_edge("HAD_OUTCOME", "Outcome")
+_MERGE_RECEIVED = {label: _merge_case_edge("RECEIVED", label, " {role: row.role}") for label in ("Drug", "DrugClass")}
 # One CAUSED_BY edge per supporting article (keyed by its PMID), so reloading an article
 # replaces exactly its own support and the edges stay independent of load order.
 _MERGE_CAUSED_BY = """
@@ -142,16 +126,14 @@ MATCH (:Disease)-[c:CAUSED_BY]->(:Gene)
 WHERE c.pmid IN $pmids
 DELETE c
 """
-_MENTION_TARGETS = (("Gene", "symbol"), ("Drug", "name"), ("DrugClass", "id"), ("ChemicalEntity", "name"),
-                    ("Disease", "id"))
 _MERGE_MENTIONS = {
     label: f"""
 UNWIND $rows AS row
-MATCH (a:Publication {{pmid: row.pmid}}), (n:{label} {{{key}: row.key}})
+MATCH (a:Publication {{pmid: row.pmid}}), (n:{label} {{{SCHEMA.key_of(label)}: row.key}})
 MERGE (a)-[r:MENTIONS]->(n)
 SET r += row.props
 """
-    for label, key in _MENTION_TARGETS
+    for label in ENTITY_LABELS if label != "Outcome"  # what an article mentions; outcomes are the cases'
 }
 
 # Every statement the loader sends, by name: the Neo4j lint test checks them all.

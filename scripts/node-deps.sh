@@ -6,13 +6,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pkg=node_modules/@neo4j-cypher/language-support
+vendored=node_modules/cytoscape  # scripts/vendor-web.sh copies it into api/static/vendor
 for tool in node npm; do
   if ! command -v "$tool" >/dev/null 2>&1; then
     echo "node-deps: $tool not found; not installing $pkg (the Cypher lint tests will skip)" >&2
     exit 0
   fi
 done
-if [ -d "$pkg" ] && ! [ "$pkg" -ot package-lock.json ]; then
+if [ -d "$pkg" ] && [ -d "$vendored" ] && ! [ "$pkg" -ot package-lock.json ]; then
   exit 0
 fi
 # The package declares engines.node >= 24 but works on Node 20 (EBADENGINE is only a warning);

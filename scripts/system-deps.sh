@@ -6,7 +6,7 @@
 set -euo pipefail
 need=()
 command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || need+=(docker-compose)
-[ -x /usr/bin/chromium ] || need+=(chromium)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)  # the tests look it up on PATH
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "system-deps: not root or no apt-get; not installing: ${need[*]} (the tests that need them will skip)" >&2

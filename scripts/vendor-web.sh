@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/node-deps.sh
 src=node_modules/cytoscape
+[ -d "$src" ] || { echo "vendor-web: $src is missing (node-deps.sh could not install it: see above)" >&2; exit 1; }
 dst=api/static/vendor/cytoscape
 mkdir -p "$dst"
 cp "$src/dist/cytoscape.min.js" "$dst/cytoscape.min.js"

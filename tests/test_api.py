@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import time
-import uuid
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ import httpx
 import pytest
 
 from graph.embedded import EmbeddedFalkorDB
-from graph.store import open_store
+from graph.store import GraphStore
 from ingest.files import DEMO_CORPUS
 from pmlkg.settings import Settings
 from tests.live_server import serve
@@ -44,7 +43,9 @@ def _stats(api: httpx.Client) -> dict:
 def test_health_and_stats(api: httpx.Client) -> None:
     assert api.get("/health").json() == {"status": "ok", "store": "falkordb", "reachable": True}
     stats = _stats(api)
-    assert stats["articles"] == stats["nodes"]["Publication"] >= 40 and stats["cases"] == stats["nodes"]["Case"]
+    articles = DEMO_CORPUS.read_text(encoding="utf-8").count("<PubmedArticle>")
+    assert stats["articles"] == articles  # every article of the demo corpus
+    assert stats["cases"] == api.get("/patients", params={"limit": 1}).json()["total_cases"] > 0  # two paths agree
     for label in ("Case", "Disease", "Gene", "Drug", "DrugClass", "Outcome", "Evidence"):
         assert stats["nodes"][label] > 0, label
     for edge in ("REPORTS", "HAS_DISEASE", "HAS_GENE", "CAUSED_BY", "RECEIVED", "HAD_OUTCOME", "MENTIONS",
@@ -55,9 +56,9 @@ def test_health_and_stats(api: httpx.Client) -> None:
 def test_openapi_lists_every_endpoint(api: httpx.Client) -> None:
     assert api.get("/docs").status_code == 200
     paths = set(api.get("/openapi.json").json()["paths"])
-    assert {"/health", "/stats", "/associations", "/patients", "/patients/{case_id}", "/genes/{symbol}",
-            "/drugs/{name}", "/defects/{key}", "/articles/{pmid}", "/search", "/graph/neighborhood", "/export",
-            "/query", "/ingest"} <= paths
+    assert paths == {"/health", "/stats", "/facets", "/associations", "/patients", "/patients/{case_id}",
+                     "/genes/{symbol}", "/drugs/{name}", "/defects/{key}", "/articles/{pmid}", "/search",
+                     "/graph/neighborhood", "/export", "/query", "/ingest", "/survival", "/neo4j/{name}"}
 
 
 # ------------------------------------------------------------------ associations
@@ -88,7 +89,11 @@ def test_rituximab_exposure_rows_carry_counts_statistics_and_evidence(api: httpx
 def test_negated_exposures_are_never_counted(api: httpx.Client) -> None:
     """90000031 says none of its CD40L-deficient series had received rituximab."""
     page = api.get("/associations", params={"drug": "rituximab", "defect": "iuis:cd40-ligand-deficiency"}).json()
-    assert all("90000031" not in i["pmids"] for i in page["items"])
+    assert page["total"] == 0 and page["universe_cases"] > 0
+    exposed = api.get("/patients", params={"drug": "rituximab", "role": "exposure", "limit": 200}).json()["items"]
+    assert exposed and all(c["pmid"] != "90000031" for c in exposed)
+    cd40l = api.get("/patients", params={"defect": "iuis:cd40-ligand-deficiency", "limit": 200}).json()["items"]
+    assert "90000031" in {c["pmid"] for c in cd40l}  # the series is in the graph, only its exposure is denied
     rows = api.post("/query", json={"cypher": "MATCH (c:Case {pmid: '90000031'})-[r:RECEIVED]->(d:Drug) "
                                               "RETURN d.name AS drug, r.negated AS negated"}).json()["rows"]
     assert {"drug": "rituximab", "negated": True} in rows  # stored, as the text says, and flagged
@@ -297,21 +302,20 @@ def test_bad_parameters_are_422_naming_the_field(api: httpx.Client) -> None:
     assert _error(api.get("/patients", params={"role": "exposure"}), 422, "invalid_parameter")["details"][0]["field"] == "role"
     assert _error(api.get("/patients", params={"age_min": 50, "age_max": 10}), 422,
                   "invalid_parameter")["details"][0]["field"] == "age_min"
+    for path in ("/associations", "/patients", "/survival"):  # one range rule for every route with years
+        assert _error(api.get(path, params={"year_min": 2020, "year_max": 2010}), 422,
+                      "invalid_parameter")["details"][0]["field"] == "year_min"
     _error(api.get("/articles/not-a-pmid"), 422, "invalid_parameter")
 
 
 # ------------------------------------------------------------------ writes and failures (own graphs)
 
 @pytest.fixture
-def writable(falkordb_server: EmbeddedFalkorDB, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple]:
-    name = f"ingest-{uuid.uuid4().hex[:8]}"
-    graph = open_store("falkordb:", falkordb_server.data_dir, graph_name=name, start=False)
-    settings = Settings(data_dir=falkordb_server.data_dir, graph_uri="falkordb:", graph_name=name,
+def writable(falkordb_server: EmbeddedFalkorDB, store: GraphStore) -> Iterator[tuple]:
+    settings = Settings(data_dir=falkordb_server.data_dir, graph_uri="falkordb:", graph_name=store.graph_name,
                         api_key="test-key-123", max_body_bytes=2_000_000)
     with serve(settings) as url, httpx.Client(base_url=url, timeout=120) as client:
-        yield client, graph
-    graph.clear()
-    graph.close()
+        yield client, store
 
 
 def test_ingest_needs_the_api_key_and_loads_idempotently(writable: tuple) -> None:
@@ -388,6 +392,8 @@ def test_survival_curves(api: httpx.Client) -> None:
     timed = {c["id"] for c in patients if c["cohort_size"] == 1 and c["months_to_outcome"] is not None
              and c["outcome"] in ("died", "survived")}
     assert set(exposed["cases"]) == timed and exposed["patients"] == len(timed)
+    died = {c["id"] for c in patients if c["id"] in timed and c["outcome"] == "died"}
+    assert exposed["deaths"] == len(died) > 0 and len(exposed["censored"]) == len(timed) - len(died)
     for g in out["groups"]:
         assert g["at_risk"][0] == g["patients"] and g["at_risk"] == sorted(g["at_risk"], reverse=True)
         s = [step["survival"] for step in g["steps"]]

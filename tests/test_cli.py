@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.live_server import free_port
 
 PMLKG = [sys.executable, "-m", "pmlkg"]
 
@@ -99,14 +100,8 @@ def test_bad_input_file_is_named(data_dir: Path, tmp_path: Path) -> None:
     assert proc.returncode != 0 and "broken.xml" in proc.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_serve_and_busy_port(data_dir: Path) -> None:
-    port = str(_free_port())
+    port = str(free_port())
     server = subprocess.Popen([*PMLKG, "serve", "--port", port, "--data-dir", str(data_dir)],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

@@ -12,26 +12,25 @@ process: loading the module takes over a second.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import json
 import re
 import shutil
 import subprocess
-import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+
+from graph.schema import SCHEMA
+from tests.neo4j_guide import load_build_guide
 
 REPO = Path(__file__).resolve().parents[1]
 LINTER = REPO / "scripts" / "cypher_lint.mjs"
 NODE_DEPS = REPO / "scripts" / "node-deps.sh"
 PACKAGE = REPO / "node_modules" / "@neo4j-cypher" / "language-support"
-SCHEMA_YAML = REPO / "graph" / "schema.yaml"
-BUILD_GUIDE = REPO / "graph" / "neo4j" / "build_guide.py"
+CONSOLE_EXAMPLES = REPO / "api" / "static" / "cypher_examples.json"
 
 # name -> (query, a word its first error must hold or None for "no error",
 #          a word one warning must hold or None for "no warning")
@@ -47,46 +46,34 @@ CONTROLS: dict[str, tuple[str, str | None, str | None]] = {
 }
 
 
-def load_build_guide() -> Any:
-    """graph/neo4j is not a Python package (it holds Browser assets), so load the script by path."""
-    name = "pmlkg_neo4j_build_guide"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, BUILD_GUIDE)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # dataclasses look their module up there
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 def graph_model() -> dict[str, list[str]]:
     """Labels, relationship types and property keys of graph/schema.yaml, for the linter's warnings."""
-    raw = yaml.safe_load(SCHEMA_YAML.read_text(encoding="utf-8"))
-    keys = set(raw.get("evidence_properties") or {})
-    for section in ("nodes", "relationships"):
-        for spec in raw[section].values():
-            keys.update((spec or {}).get("properties") or {})
-    return {"labels": sorted(raw["nodes"]), "relationshipTypes": sorted(raw["relationships"]),
+    keys = set(SCHEMA.evidence_properties)
+    for spec in [*SCHEMA.nodes.values(), *SCHEMA.relationships.values()]:
+        keys.update(spec.properties)
+    return {"labels": sorted(SCHEMA.nodes), "relationshipTypes": sorted(SCHEMA.relationships),
             "propertyKeys": sorted(keys)}
 
 
 def catalogue_queries() -> dict[str, str]:
-    queries = importlib.import_module("graph.queries")
-    if not hasattr(queries, "CATALOGUE"):
-        where = getattr(queries, "__file__", None) or list(getattr(queries, "__path__", []))
-        raise LookupError(f"graph.queries ({where}) has no CATALOGUE")
-    return {name: q if isinstance(q, str) else q.cypher for name, q in queries.CATALOGUE.items()}
+    return {name: q.cypher for name, q in importlib.import_module("graph.queries").CATALOGUE.items()}
 
 
 def write_statements() -> dict[str, str]:
-    return dict(getattr(importlib.import_module("graph.load"), "WRITE_STATEMENTS", {}))
+    return dict(importlib.import_module("graph.load").WRITE_STATEMENTS)
+
+
+def console_examples() -> dict[str, str]:
+    examples = json.loads(CONSOLE_EXAMPLES.read_text(encoding="utf-8"))
+    return {e["name"]: e["cypher"] for e in examples}
 
 
 def saved_queries() -> dict[str, str]:
     return {q.name: q.cypher for q in load_build_guide().load_saved_queries()}
 
 
-SOURCES = {"catalogue": catalogue_queries, "write": write_statements, "saved": saved_queries}
+SOURCES = {"catalogue": catalogue_queries, "write": write_statements, "saved": saved_queries,
+           "console": console_examples}
 
 
 def project_statements() -> tuple[dict[str, str], list[str]]:
@@ -158,8 +145,8 @@ def _report(results: list[dict[str, Any]], field: str) -> str:
 def test_every_project_query_passes_neo4j(lint: LintRun) -> None:
     project = [r for name, r in lint.results.items() if not name.startswith("control:")]
     problems = list(lint.problems)
-    if not any(r["name"].startswith("catalogue:") for r in project) and not problems:
-        problems.append("catalogue: graph.queries.CATALOGUE is empty")
+    problems += [f"{prefix}: no statement" for prefix in SOURCES
+                 if not any(r["name"].startswith(f"{prefix}:") for r in project)]
     with_warnings = [r for r in project if r["warnings"]]
     if with_warnings:
         text = _report(with_warnings, "warnings")

@@ -35,6 +35,46 @@ def _defect_id(extractor: Extractor, name: str) -> str | None:
     return hit[1] if hit and hit[0] == "DEFECT" else None
 
 
+def test_gene_mentions_normalise_to_hgnc_symbols_and_safe_aliases(extractor: Extractor) -> None:
+    """The shipped pipeline's normaliser (lexicons + every HGNC symbol and unambiguous alias)."""
+    lexicon = extractor.nlp.get_pipe("pmlkg_lexicon_ner")
+
+    def gene(text: str) -> str | None:
+        hit = lexicon.normalise(text)
+        return hit[1] if hit and hit[0] == "GENE" else None
+
+    assert gene("PAX5") == gene("PAX-5") == "PAX5"  # approved, and written with a hyphen
+    assert gene("TP53") == "TP53" and gene("tp53") is None  # any approved symbol, in its exact case
+    assert gene("CD40L") == "CD40LG"  # an alias naming one gene
+    assert gene("XLA") is None  # HGNC lists it for BTK as a phenotype symbol: a disease name
+    assert gene("AT") is None  # alias of more than one gene (BTK, ATM)
+    assert gene("IRIS") is None and gene("MRI") is None  # clinical abbreviations (curated)
+    assert gene("CVID") is None  # an immune defect's abbreviation, not TNFRSF13B
+
+
+def _ents(extractor: Extractor, text: str) -> list[tuple[str, str, str]]:
+    return [(e.text, e.label_, e.kb_id_) for e in extractor.nlp(text).ents]
+
+
+def test_a_defined_short_form_takes_its_long_forms_entity(extractor: Extractor) -> None:
+    """The chemdis model splits this long form in two and the gene model reads IRIS as BRCA1's
+    alias: the definition joins the long form and the short form follows it everywhere."""
+    ents = _ents(extractor, "After antiretroviral therapy she developed immune reconstitution inflammatory "
+                            "syndrome (IRIS). IRIS resolved with steroids.")
+    assert ("immune reconstitution inflammatory syndrome", "DISEASE", "") in ents
+    assert [e for e in ents if e[0] == "IRIS"] == [("IRIS", "DISEASE", "")] * 2
+    ents = _ents(extractor, "A boy with X-linked agammaglobulinemia (XLA) developed PML; XLA was known.")
+    assert [e[1:] for e in ents if e[0] == "XLA"] == [("DEFECT", "iuis:btk-deficiency-x-linked-agammaglobulinemia")] * 2
+
+
+def test_cd_markers_in_cell_counts_and_genes_inside_disease_names_are_no_genes(extractor: Extractor) -> None:
+    ents = _ents(extractor, "Her CD4+ T cells were 150/uL and the CD4/CD8 ratio was low; CD40LG was mutated.")
+    assert [e for e in ents if e[1] == "GENE"] == [("CD40LG", "GENE", "CD40LG")]
+    ents = _ents(extractor, "An HPRT-deficient patient and a child with ADA deficiency were reported.")
+    assert not [e for e in ents if e[1] == "GENE"]
+    assert ("ADA deficiency", "DEFECT", "iuis:adenosine-deaminase-deficiency") in ents
+
+
 def _drug_id(extractor: Extractor, name: str) -> str:
     """Expectations name drugs as written ("corticosteroids"); the pipeline reports lexicon ids."""
     hit = extractor.nlp.get_pipe("pmlkg_lexicon_ner").lookup(name)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.test_cypher_lint import load_build_guide
+from tests.neo4j_guide import load_build_guide
 
 REPO = Path(__file__).resolve().parents[1]
 ASSETS = REPO / "graph" / "neo4j"

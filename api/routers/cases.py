@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 
 from api.deps import Store
-from api.errors import ApiError, NotFound
+from api.errors import InvalidParameter, NotFound, check_range
 from api.models import Case, CasePage, ErrorResponse, Role
 from graph.queries.cases import CaseFilter, case_details, case_page
 
@@ -37,12 +37,9 @@ def list_patients(
 ) -> CasePage:
     """Cases matching every filter given, newest articles first."""
     if role is not None and drug is None:
-        raise ApiError(422, "invalid_parameter", "role filters the drug given: pass drug too",
-                       [{"field": "role", "location": "query", "problem": "needs drug"}])
-    for low, high, name in ((age_min, age_max, "age_min"), (year_min, year_max, "year_min")):
-        if low is not None and high is not None and low > high:
-            raise ApiError(422, "invalid_parameter", f"{name} is above its maximum",
-                           [{"field": name, "location": "query", "problem": "must be <= the maximum"}])
+        raise InvalidParameter("role", "needs drug", "role filters the drug given: pass drug too")
+    check_range(age_min, age_max, "age_min")
+    check_range(year_min, year_max, "year_min")
     f = CaseFilter(gene=gene, defect=defect, category=category, drug=drug, role=role, outcome=outcome, sex=sex,
                    age_min=age_min, age_max=age_max, year_min=year_min, year_max=year_max, pmid=pmid,
                    attributable=attributable)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import Store
-from api.errors import ApiError, NotFound
+from api.errors import InvalidParameter, NotFound
 from api.models import ErrorResponse, GraphEdge, GraphNode, GraphView
 from graph.queries.neighborhood import neighbourhood, parse_node_id
 from graph.schema import SCHEMA
@@ -25,8 +25,8 @@ def get_neighborhood(store: Store,
                      max_nodes: Annotated[int, Query(ge=1, le=1000)] = 150) -> GraphView:
     """Nodes within ``depth`` hops, capped at ``max_nodes`` (the response says when it was capped)."""
     if parse_node_id(id) is None:
-        raise ApiError(422, "invalid_parameter", f"id must be <Label>:<key> with a label of {sorted(SCHEMA.nodes)}",
-                       [{"field": "id", "location": "query", "problem": "unknown label or no key"}])
+        raise InvalidParameter("id", "unknown label or no key",
+                               f"id must be <Label>:<key> with a label of {sorted(SCHEMA.nodes)}")
     found = neighbourhood(store, id, depth, max_nodes)
     if found is None:
         raise NotFound(f"no node {id} in the graph")

@@ -40,8 +40,7 @@ async def post_ingest(request: Request, store: Store, settings: AppSettings) -> 
 
     body = await request.body()
     if not body.strip():
-        raise ApiError(422, "invalid_parameter", "the body is empty: send PubMed XML",
-                       [{"field": "body", "location": "body", "problem": "empty"}])
+        raise InvalidParameter("body", "empty", "the body is empty: send PubMed XML", location="body")
     try:
         batch = parse_pubmed_xml(io.BytesIO(body), source="POST /ingest")
     except PubmedParseError as exc:

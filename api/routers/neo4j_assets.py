@@ -9,10 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter
-
-import graph
 from fastapi.responses import FileResponse
 
+import graph
 from api.errors import NotFound
 from api.models import ErrorResponse
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from api.deps import Store
-from api.errors import ApiError
+from api.errors import InvalidParameter, check_range
 from api.models import ErrorResponse
 from graph.kaplan_meier import curves
 from graph.queries.cases import drug_keys
@@ -61,8 +61,8 @@ def get_survival(
 ) -> SurvivalResult:
     """Time from PML diagnosis to death, Kaplan-Meier, with numbers at risk and censoring."""
     if group_by == "exposure" and drug is None:
-        raise ApiError(422, "invalid_parameter", "group_by=exposure needs drug",
-                       [{"field": "drug", "location": "query", "problem": "required with group_by=exposure"}])
+        raise InvalidParameter("drug", "required with group_by=exposure", "group_by=exposure needs drug")
+    check_range(year_min, year_max, "year_min")
     keys = drug_keys(store, drug) if drug else None
     data = survival_data(store, group_by=group_by, drugs=keys, drug_label=drug, year_min=year_min, year_max=year_max)
     return SurvivalResult(group_by=group_by, note=NOTE, **curves(data))

@@ -1,9 +1,8 @@
 """Drug (or drug class) x defect (or gene) associations: counts, outcomes, 2x2 table, statistics.
 
 Counting rules, the same in every query here:
-- a case is a patient (counts 1) or a series the abstract does not separate (counts its stated
-  number: ``RECEIVED.n_patients``, at least 1 when the series names the drug without a number);
-  a series with more than one defect cannot attribute its counts to any one and counts 0;
+- patients as ``graph/queries/counting.py`` counts them: a series by the number it says received
+  the drug; a series with more than one defect counts 0 (its counts cannot be attributed);
 - negated assertions ("had never received rituximab") never count;
 - the universe of the 2x2 table is the reported cases with a (non-negated) defect, or gene for
   the gene axis, within the same year range; ``category`` filters the rows shown, never the
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from graph.queries.catalogue import query, run, whole
+from graph.queries.counting import attributable, patients_given
 from graph.statistics import TwoByTwo, fisher_exact_p, median, reporting_odds_ratio
 from graph.store import GraphStore
 
@@ -26,10 +26,9 @@ ColAxis = Literal["defect", "gene"]
 DENOMINATOR = ("reported cases in the literature graph, not incidence: patients described in PubMed articles, "
                "compared among reported cases with a known defect (gene), this defect against all other defects")
 
-_CASES = """MATCH (a:Publication)-[:REPORTS]->(c:Case)
-WHERE (c.cohort_size = 1 OR c.n_diseases = 1)
+_CASES = f"""MATCH (a:Publication)-[:REPORTS]->(c:Case)
+WHERE {attributable()}
   AND ($year_min IS NULL OR a.year >= $year_min) AND ($year_max IS NULL OR a.year <= $year_max)"""
-_WEIGHT = "CASE WHEN c.cohort_size > 1 THEN coalesce(r.n_patients, 1) ELSE 1 END"
 _ROWS = {  # -> c, r, row_key, row_name
     "drug": """
 MATCH (c)-[r:RECEIVED]->(t:Drug)
@@ -65,7 +64,7 @@ MATCH {_COL_PATTERN[col]}
 WHERE h.negated = false AND ($col IS NULL OR {_COL_MATCH[col]})
   AND ($category IS NULL OR {_COL_CATEGORY[col]} = $category)
 WITH row_key, row_name, {_COL_KEY[col]} AS col_key, {_COL_NAME[col]} AS col_name,
-     {_COL_CATEGORY[col]} AS category, c, max({_WEIGHT}) AS weight
+     {_COL_CATEGORY[col]} AS category, c, max({patients_given()}) AS weight
 WITH row_key, row_name, col_key, col_name, category,
      sum(weight) AS patients, count(DISTINCT c.pmid) AS articles,
      sum(CASE WHEN c.cohort_size = 1 AND c.outcome = 'died' THEN 1 ELSE 0 END) AS deaths,
@@ -100,7 +99,7 @@ def _row_totals(row: RowAxis, col: ColAxis) -> str:
     return f"""{_CASES}
 {_in_universe(col)}
 {_ROWS[row].strip()}
-WITH row_key, c, max({_WEIGHT}) AS weight
+WITH row_key, c, max({patients_given()}) AS weight
 RETURN row_key, sum(weight) AS exposed"""
 
 
@@ -117,11 +116,18 @@ def _universe(col: ColAxis) -> str:
 RETURN sum(c.cohort_size) AS cases, count(DISTINCT a.pmid) AS articles"""
 
 
+# Orders of the rows (``sort=`` of /associations): most patients first, highest ROR, lowest p.
+SORT_KEYS: dict[str, Any] = {
+    "patients": lambda r: (-r["patients"], -r["articles"], r["row_key"], r["col_key"]),
+    "ror": lambda r: (-(r["ror"] or 0.0), -r["patients"], r["row_key"], r["col_key"]),
+    "p": lambda r: (r["fisher_p"], -r["patients"], r["row_key"], r["col_key"]),
+}
 CELLS = {(r, c): query(f"associations_{r}_{c}", _cells(r, c), **_EXAMPLE, min_patients=1)
          for r in _ROWS for c in _COL_PATTERN}
+_EVIDENCE_EXAMPLE = {"defect": ("iuis:gata2-deficiency", "90000004:0"), "gene": ("GATA2", "90000004:0")}
 EVIDENCE = {c: query(f"association_evidence_{c}", _evidence(c), role="exposure", items=[
-    {"row": "rituximab", "col": "iuis:common-variable-immune-deficiency-with-no-gene-defect-specified",
-     "keys": ["rituximab"], "cases": ["90000002:0"]}]) for c in _COL_PATTERN}
+    {"row": "rituximab", "col": _EVIDENCE_EXAMPLE[c][0], "keys": ["rituximab"], "cases": [_EVIDENCE_EXAMPLE[c][1]]}])
+    for c in _COL_PATTERN}
 MEMBERS = query("drug_class_members", """
 MATCH (m:Drug)-[:MEMBER_OF]->(k:DrugClass)
 WHERE k.id IN $ids

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graph.queries.catalogue import props, query, run, whole
+from graph.queries.counting import attributable, patients_given
 from graph.store import GraphStore
 
 
@@ -16,23 +17,25 @@ def evidence_map(rel: str) -> str:
     return "{" + ", ".join(f"{k}: {rel}.{k}" for k in keys) + "}"
 
 
-_FILTERED = """
+# ``given``: with a drug filter, the patient count of each RECEIVED edge that matches it, as
+# /associations counts them (graph/queries/counting.py), so the totals match the map's cell.
+_FILTERED = f"""
 MATCH (a:Publication)-[:REPORTS]->(c:Case)
 WHERE ($sex IS NULL OR c.sex = $sex) AND ($outcome IS NULL OR c.outcome = $outcome)
   AND ($age_min IS NULL OR c.age_years >= $age_min) AND ($age_max IS NULL OR c.age_years <= $age_max)
   AND ($year_min IS NULL OR a.year >= $year_min) AND ($year_max IS NULL OR a.year <= $year_max)
   AND ($pmid IS NULL OR a.pmid = $pmid)
-  AND ($attributable = false OR c.cohort_size = 1 OR c.n_diseases = 1)
+  AND ($attributable = false OR {attributable()})
 WITH a, c,
      CASE WHEN $defect IS NULL AND $category IS NULL THEN 1 ELSE size([(c)-[hd:HAS_DISEASE]->(x:Disease)
           WHERE hd.negated = false AND ($defect IS NULL OR x.id = $defect OR x.name_lower = toLower($defect))
             AND ($category IS NULL OR x.iuis_category = $category) | x]) END AS by_defect,
      CASE WHEN $gene IS NULL THEN 1 ELSE size([(c)-[hg:HAS_GENE]->(g:Gene)
           WHERE hg.negated = false AND g.symbol = $gene | g]) END AS by_gene,
-     CASE WHEN $drugs IS NULL THEN 1 ELSE size([(c)-[rd:RECEIVED]->(d)
+     CASE WHEN $drugs IS NULL THEN [1] ELSE [(c)-[rd:RECEIVED]->(d)
           WHERE rd.negated = false AND ($role IS NULL OR rd.role = $role)
-            AND (d.name IN $drugs OR d.id IN $drugs) | d]) END AS by_drug
-WHERE by_defect > 0 AND by_gene > 0 AND by_drug > 0
+            AND (d.name IN $drugs OR d.id IN $drugs) | {patients_given("c", "rd")}] END AS given
+WHERE by_defect > 0 AND by_gene > 0 AND size(given) > 0
 """
 _EXAMPLE = dict(sex=None, outcome=None, age_min=None, age_max=None, year_min=None, year_max=None, pmid=None,
                 defect=None, category=None, gene=None, drugs=["rituximab"], role="exposure", attributable=False)
@@ -42,14 +45,9 @@ RETURN c.id AS id
 ORDER BY a.year DESC, c.pmid, c.index
 SKIP $skip LIMIT $limit
 """, **_EXAMPLE, skip=0, limit=20)
-# ``given``: with a drug filter, the patients it was given to, weighted as /associations weighs
-# them (a series counts the number it says received the drug), so the totals match the map's cell.
 CASE_TOTAL = query("case_total", _FILTERED + """
-OPTIONAL MATCH (c)-[rd:RECEIVED]->(d)
-WHERE $drugs IS NOT NULL AND rd.negated = false AND ($role IS NULL OR rd.role = $role)
-  AND (d.name IN $drugs OR d.id IN $drugs)
-WITH c, max(CASE WHEN c.cohort_size > 1 THEN coalesce(rd.n_patients, 1) ELSE 1 END) AS given
-RETURN count(c) AS cases, sum(c.cohort_size) AS patients, sum(given) AS given
+RETURN count(c) AS cases, sum(c.cohort_size) AS patients,
+       sum(reduce(m = 0, w IN given | CASE WHEN w > m THEN w ELSE m END)) AS given
 """, **_EXAMPLE)
 
 CASE_DETAILS = query("case_details", f"""

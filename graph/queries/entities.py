@@ -6,10 +6,10 @@ from typing import Any
 
 from graph.queries.cases import case_details, evidence_map
 from graph.queries.catalogue import props, query, run, whole, with_whole
+from graph.queries.counting import attributable, patients_given
 from graph.store import GraphStore
 
 _KEY = "coalesce(n.symbol, n.id, n.name)"  # the key of any mention target (schema.yaml keys)
-_CASE_WEIGHT = "CASE WHEN c IS NULL THEN 0 WHEN c.cohort_size > 1 THEN coalesce(r.n_patients, 1) ELSE 1 END"
 
 PUBLICATION = query("publication", """
 MATCH (a:Publication {pmid: $pmid})
@@ -39,7 +39,7 @@ RETURN k AS drug_class, collect(m.name) AS members
 DRUG_USE = query("drug_use", f"""
 MATCH (c:Case)-[r:RECEIVED]->(n)
 WHERE r.negated = false AND (n.name IN $keys OR n.id IN $keys)
-WITH r.role AS role, c, max({_CASE_WEIGHT}) AS weight
+WITH r.role AS role, c, max({patients_given()}) AS weight
 RETURN role, count(c) AS cases, sum(weight) AS patients
 ORDER BY role
 """, keys=["rituximab"])
@@ -50,10 +50,10 @@ RETURN count(DISTINCT a) AS articles
 """, keys=["rituximab"])
 DRUG_DEFECTS = query("drug_defects", f"""
 MATCH (c:Case)-[r:RECEIVED]->(n)
-WHERE r.negated = false AND (n.name IN $keys OR n.id IN $keys) AND (c.cohort_size = 1 OR c.n_diseases = 1)
+WHERE r.negated = false AND (n.name IN $keys OR n.id IN $keys) AND {attributable()}
 MATCH (c)-[h:HAS_DISEASE]->(x:Disease)
 WHERE h.negated = false
-WITH x, r.role AS role, c, max({_CASE_WEIGHT}) AS weight
+WITH x, r.role AS role, c, max({patients_given()}) AS weight
 RETURN x.id AS defect_id, x.name AS defect, role, sum(weight) AS patients, count(DISTINCT c.pmid) AS articles
 ORDER BY patients DESC, defect_id
 """, keys=["rituximab"])
@@ -78,7 +78,7 @@ MATCH (c:Case)-[h:HAS_GENE]->(g:Gene {{symbol: $symbol}})
 WHERE h.negated = false
 MATCH (c)-[r:RECEIVED]->(d)
 WHERE r.negated = false
-RETURN coalesce(d.id, d.name) AS drug, r.role AS role, sum({_CASE_WEIGHT}) AS patients
+RETURN coalesce(d.id, d.name) AS drug, r.role AS role, sum({patients_given()}) AS patients
 ORDER BY patients DESC, drug
 """, symbol="CD40LG")
 
@@ -94,8 +94,8 @@ RETURN x AS defect, genes, count(c) AS cases, sum(c.cohort_size) AS patients, su
 """, key="iuis:cd40-ligand-deficiency")
 DEFECT_DRUGS = query("defect_drugs", f"""
 MATCH (x:Disease {{id: $id}})<-[h:HAS_DISEASE]-(c:Case)-[r:RECEIVED]->(d)
-WHERE h.negated = false AND r.negated = false AND (c.cohort_size = 1 OR c.n_diseases = 1)
-RETURN coalesce(d.id, d.name) AS drug, labels(d)[0] AS kind, r.role AS role, sum({_CASE_WEIGHT}) AS patients
+WHERE h.negated = false AND r.negated = false AND {attributable()}
+RETURN coalesce(d.id, d.name) AS drug, labels(d)[0] AS kind, r.role AS role, sum({patients_given()}) AS patients
 ORDER BY patients DESC, drug
 """, id="iuis:cd40-ligand-deficiency")
 
@@ -104,8 +104,7 @@ def publication(store: GraphStore, pmid: str) -> dict[str, Any] | None:
     rows = run(store, PUBLICATION, pmid=pmid)
     if not rows:
         return None
-    mentions = [{**m, "evidence": m["evidence"]} for m in run(store, PUBLICATION_MENTIONS, pmid=pmid)]
-    return {**props(rows[0]["publication"]), "mentions": mentions,
+    return {**props(rows[0]["publication"]), "mentions": run(store, PUBLICATION_MENTIONS, pmid=pmid),
             "cases": case_details(store, [c for c in rows[0]["cases"] if c])}
 
 

@@ -29,11 +29,15 @@ RETURN k AS key, type(r) AS type, r AS rel, m AS node, labels(m)[0] AS label
 LIMIT $limit"""
 
 
+# A node of each label in the demo graph, for the catalogue's examples.
+_EXAMPLE_KEYS = {"Publication": "90000001", "Case": "90000001:0", "Disease": "iuis:cd40-ligand-deficiency",
+                 "Gene": "CD40LG", "Drug": "rituximab", "DrugClass": "anti-cd20", "ChemicalEntity": "cryptosporidium",
+                 "Outcome": "died", "Evidence": "90000001:1058-1126"}
 NEIGHBOURS = {(label, out): query(f"neighbours_{'out' if out else 'in'}_{label.lower()}", _neighbours(label, out),
-                                  keys=["CD40LG"] if label == "Gene" else [], limit=10)
+                                  keys=[_EXAMPLE_KEYS[label]], limit=10)
               for label in SCHEMA.nodes for out in (True, False)}
 NODE = {label: query(f"node_{label.lower()}", f"MATCH (n:{label} {{{SCHEMA.key_of(label)}: $key}}) RETURN n AS node",
-                     key="CD40LG" if label == "Gene" else "x")
+                     key=_EXAMPLE_KEYS[label])
         for label in SCHEMA.nodes}
 
 

@@ -64,10 +64,11 @@ def read_hgnc() -> dict[str, HgncGene]:
 
     summary = pd.read_hdf(data_dir() / "summary_df.h5")
     genes: dict[str, HgncGene] = {}
-    for row in summary.itertuples(index=False):
-        symbol = str(row.primary_gene_symbol)
-        if row._6 == "Primary Gene Symbol" or symbol not in genes:  # column "captured as:"
-            hgnc, ncbi = _ids(row.HGNC_ID), _ids(row.NCBI_ID)
+    for symbol, how, hgnc_ids, ncbi_ids in zip(summary["primary_gene_symbol"], summary["captured as:"],
+                                               summary["HGNC_ID"], summary["NCBI_ID"]):
+        symbol = str(symbol)
+        if how == "Primary Gene Symbol" or symbol not in genes:
+            hgnc, ncbi = _ids(hgnc_ids), _ids(ncbi_ids)
             gene = genes.setdefault(symbol, HgncGene(symbol))
             gene.hgnc_id = gene.hgnc_id or (f"HGNC:{hgnc[0]}" if hgnc else "")
             gene.ncbi_gene_id = gene.ncbi_gene_id or (ncbi[0] if len(ncbi) == 1 else None)

@@ -13,7 +13,8 @@ Steps (each also runnable alone):
 
 Runs (RUNS below): chemdis_ncbi (BC5CDR + BioRED + NCBI-disease with DRUG missing) and gene are
 the shipped ones (`all` trains and installs them); chemdis (without NCBI-disease), *_fv (static
-vectors, recipe/vectors.py first) and *_w128 (wider CNN) are the measured variants.
+vectors, recipe/vectors.py first) and *_w128 (wider CNN) are runnable variants (nlp_models/README.md
+says which were measured, and with what).
 The configs read nlp_models/lexicons/ner_features.tsv (dictionary features): models that are
 installed together must be trained on the same file (build_extract_pipeline checks the digest).
 Run outputs go to nlp_models/corpus/runs/<run>/ (build folder, not committed).
@@ -41,9 +42,6 @@ NCBI_TRAIN = ["--paths.train", "nlp_models/corpus/chemdis_ncbi_train.spacy"]
 VECTORS = ["--paths.vectors", "nlp_models/corpus/vectors/spacy",
            "--components.tok2vec.model.embed.include_static_vectors", "true"]
 WIDE = ["--components.tok2vec.model.encode.width", "128", "--components.tok2vec.model.encode.depth", "4"]
-NO_FEATURES = ["--nlp.pipeline", '["tok2vec","ner"]', "--training.annotating_components", "[]",
-               "--components.tok2vec.model.embed.attrs", '["NORM","PREFIX","SUFFIX","SHAPE"]',
-               "--components.tok2vec.model.embed.rows", "[10000,2500,5000,1000]"]
 RUNS = {  # the configs are the shipped recipe; variants are overrides measured against them
     "chemdis": {"config": "nlp_models/configs/chemdis.cfg", "overrides": []},
     "chemdis_ncbi": {"config": "nlp_models/configs/chemdis.cfg", "overrides": NCBI_TRAIN},

@@ -10,7 +10,7 @@ and the names, synonyms and definitions of the Human Phenotype Ontology that ``p
 floret (fastText with hashed subwords, the format spaCy loads natively) gives every word a
 vector from its character n-grams, which matters for drug and gene names never seen whole.
 
-    python nlp_models/recipe/vectors.py [--shared ../shared] [--out nlp_models/corpus/vectors]
+    python nlp_models/recipe/vectors.py [--corpus nlp_models/corpus] [--out nlp_models/corpus/vectors]
 
 Writes ``<out>/text.txt`` (one tokenised, lower-cased document per line), the floret model and
 ``<out>/spacy`` (``spacy init vectors --mode floret --attr LOWER``), which the configs name as

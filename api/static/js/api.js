@@ -19,28 +19,26 @@ async function parse(resp) {
   return body;
 }
 
-export async function get(path, params = {}) {
-  const url = new URL(path, window.location.origin);
-  for (const [k, v] of Object.entries(params)) {
-    if (v !== null && v !== undefined && v !== "") url.searchParams.set(k, v);
-  }
+async function request(url, init) {
   let resp;
   try {
-    resp = await fetch(url);
+    resp = await fetch(url, init);
   } catch (e) {
     throw new ApiError(0, "network", `the pmlkg API cannot be reached (${e.message})`);
   }
   return parse(resp);
 }
 
-export async function post(path, body) {
-  let resp;
-  try {
-    resp = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-  } catch (e) {
-    throw new ApiError(0, "network", `the pmlkg API cannot be reached (${e.message})`);
+export function get(path, params = {}) {
+  const url = new URL(path, window.location.origin);
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== null && v !== undefined && v !== "") url.searchParams.set(k, v);
   }
-  return parse(resp);
+  return request(url);
+}
+
+export function post(path, body) {
+  return request(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
 }
 
 export function explain(error) {

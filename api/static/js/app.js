@@ -87,6 +87,18 @@ async function init() {
   setupSearch();
   setupConsole($("cypher-form"), $("cypher-examples"), $("cypher-text"), $("cypher-params"), $("cypher-result"));
   loadStyle($("graph-legend"));
+  const redraw = () => { clearError(); drawMap($("map-controls"), $("heatmap"), $("cases"), $("tooltip"), showError); };
+  $("map-controls").addEventListener("change", redraw);
+  const survivalForm = $("survival-controls");
+  const drugField = () => { $("survival-drug").hidden = survivalForm.elements.group_by.value !== "exposure"; };
+  survivalForm.elements.group_by.addEventListener("change", drugField);
+  survivalForm.elements.bands.addEventListener("change", () => survivalForm.requestSubmit());
+  drugField();
+  survivalForm.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    clearError();
+    drawSurvival(survivalForm, $("survival-plot"), $("survival-note"), showError);
+  });
   let stats;
   try {
     stats = await get("/stats");
@@ -108,18 +120,6 @@ async function init() {
     const form = $("map-controls");
     if (facets.year_min) { form.elements.year_min.placeholder = facets.year_min; form.elements.year_max.placeholder = facets.year_max; }
   } catch (e) { showError(e); }
-  const redraw = () => { clearError(); drawMap($("map-controls"), $("heatmap"), $("cases"), $("tooltip"), showError); };
-  $("map-controls").addEventListener("change", redraw);
-  const survivalForm = $("survival-controls");
-  const drugField = () => { $("survival-drug").hidden = survivalForm.elements.group_by.value !== "exposure"; };
-  survivalForm.elements.group_by.addEventListener("change", drugField);
-  survivalForm.elements.bands.addEventListener("change", () => survivalForm.requestSubmit());
-  drugField();
-  $("survival-controls").addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    clearError();
-    drawSurvival($("survival-controls"), $("survival-plot"), $("survival-note"), showError);
-  });
   await drawMap($("map-controls"), $("heatmap"), $("cases"), $("tooltip"), showError);
   const start = window.location.hash.slice(1);
   if (["survival", "graph", "cypher"].includes(start)) selectView(start);

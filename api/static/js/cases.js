@@ -33,10 +33,11 @@ export function caseCard(c) {
 export async function showCases(panel, page, item, onError, years = {}) {
   const params = { drug: item.row_key, role: page.role, limit: 200, attributable: true, ...years };
   params[page.cols === "gene" ? "gene" : "defect"] = item.col_key;
-  panel.innerHTML = `<h2>${esc(item.row_name)} × ${esc(item.col_name)}</h2><p class="caveat">Loading…</p>`;
+  const heading = `<h2>${esc(item.row_name)} × ${esc(item.col_name)}</h2>`;
+  panel.innerHTML = `${heading}<p class="caveat">Loading…</p>`;
   try {
     const found = await get("/patients", params);
-    panel.innerHTML = `<h2>${esc(item.row_name)} × ${esc(item.col_name)}</h2>`
+    panel.innerHTML = heading
       + `<p class="caveat">${found.patients_given_drug} patients given ${esc(item.row_name)}`
       + ` ${page.role === "treatment" ? "for" : "before"} PML`
       + ` in ${found.total_cases} case records, as the map counts them (a series counts those it says received`

@@ -1,30 +1,9 @@
-// The read-only Cypher console (POST /query), with example queries over the project's model.
+// The read-only Cypher console (POST /query), with example queries over the project's model
+// (api/static/cypher_examples.json: tests/test_cypher_lint.py lints them with Neo4j's front end).
 
-import { explain, post } from "./api.js";
+import { explain, get, post } from "./api.js";
 import { esc } from "./util.js";
 
-export const EXAMPLES = [
-  { name: "Drugs before PML, by defect", params: {}, cypher:
-`MATCH (x:Disease)<-[h:HAS_DISEASE]-(c:Case)-[r:RECEIVED]->(d:Drug)
-WHERE r.role = 'exposure' AND r.negated = false AND h.negated = false
-RETURN d.display AS drug, x.name AS defect, count(DISTINCT c) AS cases
-ORDER BY cases DESC, drug LIMIT 25` },
-  { name: "Patients of one gene, with outcomes", params: { symbol: "CD40LG" }, cypher:
-`MATCH (c:Case)-[h:HAS_GENE]->(g:Gene {symbol: $symbol})
-WHERE h.negated = false
-RETURN c.id AS case_id, c.age_years AS age, c.sex AS sex, c.outcome AS outcome, c.months_to_outcome AS months
-ORDER BY case_id` },
-  { name: "Evidence of rituximab exposures", params: { drug: "rituximab" }, cypher:
-`MATCH (c:Case)-[r:RECEIVED]->(d:Drug {name: $drug})
-WHERE r.role = 'exposure' AND r.negated = false
-RETURN c.id AS case_id, r.pmid AS pmid, r.sentence AS sentence
-ORDER BY pmid` },
-  { name: "Assertions the text denies", params: {}, cypher:
-`MATCH (c:Case)-[r:RECEIVED]->(d)
-WHERE r.negated = true
-RETURN c.id AS case_id, coalesce(d.name, d.id) AS drug, r.sentence AS sentence` },
-  { name: "Labels and relationship types", params: {}, cypher: "CALL db.labels()" },
-];
 
 function table(result) {
   if (!result.rows.length) return '<p class="caveat">No rows.</p>';
@@ -35,10 +14,17 @@ function table(result) {
     + "</tbody></table>";
 }
 
-export function setupConsole(form, select, text, paramsInput, out) {
-  select.innerHTML = EXAMPLES.map((e, i) => `<option value="${i}">${esc(e.name)}</option>`).join("");
+export async function setupConsole(form, select, text, paramsInput, out) {
+  let examples = [];
+  try {
+    examples = await get("/static/cypher_examples.json");
+  } catch (e) {
+    out.innerHTML = `<p class="error">${esc(explain(e))}</p>`;
+  }
+  select.innerHTML = examples.map((e, i) => `<option value="${i}">${esc(e.name)}</option>`).join("");
   const pick = () => {
-    const ex = EXAMPLES[Number(select.value)];
+    const ex = examples[Number(select.value)];
+    if (!ex) return;
     text.value = ex.cypher;
     paramsInput.value = JSON.stringify(ex.params);
   };

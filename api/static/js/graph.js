@@ -6,6 +6,9 @@ import { esc } from "./util.js";
 
 let cy = null;
 let style = {};
+let styleLoaded = null; // the promise of /neo4j/style.json: drawing waits for it
+const expanded = new Set(); // "<id>|<max nodes>" already fetched into the drawing
+const LABELLED_EDGES = 25; // edge types shown as labels while the drawing has at most this many edges
 
 function nodeData(n) {
   return { id: n.id, label: n.label, caption: String(n.caption ?? n.key ?? n.id), properties: n.properties };
@@ -30,7 +33,7 @@ function ensure(container, details, note, onError) {
   });
   window.pmlkgGraph = cy; // for the browser tests and for curious users in the console
   cy.on("mouseover", "edge", (evt) => evt.target.addClass("labelled"));
-  cy.on("mouseout", "edge", (evt) => { if (cy.edges().length > 25) evt.target.removeClass("labelled"); });
+  cy.on("mouseout", "edge", (evt) => { if (cy.edges().length > LABELLED_EDGES) evt.target.removeClass("labelled"); });
   cy.on("tap", "node", async (evt) => {
     const n = evt.target;
     showDetails(details, n.data());
@@ -47,9 +50,10 @@ function showDetails(details, data) {
 }
 
 async function expand(id, note, onError, center) {
+  const max = Number(document.querySelector("#graph-controls select[name=max_nodes]")?.value || 120);
+  if (expanded.has(`${id}|${max}`)) return;
   let view;
   try {
-    const max = Number(document.querySelector("#graph-controls select[name=max_nodes]")?.value || 120);
     view = await get("/graph/neighborhood", { id, depth: 1, max_nodes: max });
   } catch (e) {
     onError(e);
@@ -63,9 +67,10 @@ async function expand(id, note, onError, center) {
                    classes: e.properties.negated ? "negated" : "" });
     }
   }
+  expanded.add(`${id}|${max}`);
   cy.add(added);
   // edge types as labels only while the drawing stays readable; hover shows them anyway
-  cy.edges().toggleClass("labelled", cy.edges().length <= 25);
+  cy.edges().toggleClass("labelled", cy.edges().length <= LABELLED_EDGES);
   if (center) cy.getElementById(id).addClass("center");
   note.hidden = !view.truncated;
   note.textContent = view.truncated
@@ -73,16 +78,21 @@ async function expand(id, note, onError, center) {
   cy.layout({ name: "cose", animate: false, nodeRepulsion: 9000, idealEdgeLength: 70, randomize: false }).run();
 }
 
-export async function loadStyle(legend) {
-  try {
-    style = await get("/neo4j/style.json");
-  } catch { style = {}; }
-  legend.innerHTML = Object.entries(style).map(([label, s]) => `<span style="--c:${esc(s.color)}">${esc(label)}</span>`).join("");
+export function loadStyle(legend) {
+  styleLoaded = (async () => {
+    try {
+      style = await get("/neo4j/style.json");
+    } catch { style = {}; }
+    legend.innerHTML = Object.entries(style).map(([label, s]) => `<span style="--c:${esc(s.color)}">${esc(label)}</span>`).join("");
+  })();
+  return styleLoaded;
 }
 
 export async function showNode(id, { container, details, note, onError }) {
+  await styleLoaded;
   ensure(container, details, note, onError);
   cy.elements().remove();
+  expanded.clear();
   await expand(id, note, onError, true);
   const node = cy.getElementById(id);
   if (node.length) showDetails(details, node.data());

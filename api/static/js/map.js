@@ -82,16 +82,18 @@ export async function drawMap(form, container, casesPanel, tooltip, onError) {
 
   container.querySelectorAll("td.cell").forEach((td) => {
     const item = cell.get(`${td.dataset.row}\u0000${td.dataset.col}`);
-    td.addEventListener("mousemove", (ev) => {
+    td.addEventListener("mouseenter", () => {
       tooltip.hidden = false;
-      tooltip.style.left = `${ev.clientX + 14}px`;
-      tooltip.style.top = `${ev.clientY + 14}px`;
       tooltip.innerHTML = `<b>${esc(item.row_name)} × ${esc(item.col_name)}</b><br>`
         + `${item.patients} patients in ${item.articles} articles (${esc(page.role)})<br>`
         + `died ${item.deaths} · survived ${item.survivors} · unknown ${item.unknown_outcome}`
         + (item.median_months_to_death !== null ? `<br>median time to death ${fmt(item.median_months_to_death, 1)} months` : "")
         + `<br>ROR ${fmt(item.ror)} (95% CI ${fmt(item.ror_ci_low)}–${fmt(item.ror_ci_high)})`
         + `${item.haldane_corrected ? " Haldane-corrected" : ""} · Fisher p ${fmtP(item.fisher_p)}`;
+    });
+    td.addEventListener("mousemove", (ev) => {
+      tooltip.style.left = `${ev.clientX + 14}px`;
+      tooltip.style.top = `${ev.clientY + 14}px`;
     });
     td.addEventListener("mouseleave", () => { tooltip.hidden = true; });
     td.addEventListener("click", () => {

@@ -34,19 +34,25 @@ function valueAt(steps, t) {
   return v;
 }
 
+let last = { key: null, data: null }; // the curves of the last request: toggling the bands redraws them
+
 export async function drawSurvival(form, plot, noteEl, onError) {
   const params = Object.fromEntries(new FormData(form).entries());
   const bands = params.bands === "on";
   delete params.bands;
   if (params.group_by !== "exposure") delete params.drug;
-  plot.innerHTML = '<p class="caveat">Loading…</p>';
-  let data;
-  try {
-    data = await get("/survival", params);
-  } catch (e) {
-    plot.innerHTML = "";
-    onError(e);
-    return null;
+  const key = JSON.stringify(params);
+  let data = last.key === key ? last.data : null;
+  if (data === null) {
+    plot.innerHTML = '<p class="caveat">Loading…</p>';
+    try {
+      data = await get("/survival", params);
+    } catch (e) {
+      plot.innerHTML = "";
+      onError(e);
+      return null;
+    }
+    last = { key, data };
   }
   noteEl.textContent = `${data.note} ${data.patients - data.without_time} of ${data.patients} individually described `
     + `patients have a time; ${data.without_time} are left out.`;

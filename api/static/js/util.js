@@ -30,9 +30,3 @@ export function fmtP(p) {
   if (p === null || p === undefined) return "–";
   return p < 0.001 ? p.toExponential(1) : p.toFixed(3);
 }
-
-export function el(html) {
-  const t = document.createElement("template");
-  t.innerHTML = html.trim();
-  return t.content.firstElementChild;
-}
