@@ -34,7 +34,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from extraction.lexicons import Lexicons, load_lexicons
-from extraction.records import ArticleExtraction, DrugUse, Entity, Evidence, Patient
+from extraction.records import ArticleExtraction, DrugUse, Entity, Evidence, Patient, SeriesFacts
 from graph.load import GraphLoader, LoadReport
 from graph.schema import create_schema
 from graph.store import GraphStore
@@ -338,7 +338,7 @@ class SyntheticCorpus:
     def _series(self, rng: random.Random, layout: _Layout, defect_id: str, gene: str | None
                 ) -> tuple[Patient, tuple[str, ...], tuple[str, ...]]:
         size = rng.randint(5, 20)
-        p = Patient(index=0, cohort_size=size)
+        p = Patient(index=0, cohort_size=size, series=SeriesFacts())
         layout.add([f"Progressive multifocal leukoencephalopathy in {size} patients with ",
                     self._defect_mention(defect_id), ": a case series"])
         second = None
@@ -365,12 +365,12 @@ class SyntheticCorpus:
                     s = layout.add([f"Treatment with ", _Mention(text, label, key), f" was given to {j} patients."])
                 p.drugs.append(DrugUse(drug=key, is_class=label == "DRUG_CLASS", role=role,  # type: ignore[arg-type]
                                        entity=s.entities[0]))
-                p.counts[key] = j
+                p.series.drug_counts[key] = j
         p.jcv_detection.append("csf_pcr")
         layout.add(["All diagnoses were confirmed by JC virus PCR in the cerebrospinal fluid."])
         died = rng.randint(0, size)
         s = layout.add([f"{died} of the {size} patients died and {size - died} survived."])
-        p.counts["died"], p.counts["survived"] = died, size - died
+        p.series.died, p.series.survived = died, size - died
         if died:
             p.outcome, p.outcome_evidence = "died", s.span_of("died")
         else:

@@ -16,7 +16,7 @@ from spacy.tokens import Doc, Span
 from extraction.components import sentence_table
 from extraction.facts import JC_VIRUS, months_in, number, parse_value
 from extraction.lexicons import Lexicons
-from extraction.records import DrugUse, Entity, Evidence, Patient, Role
+from extraction.records import DrugUse, Entity, Evidence, Patient, Role, SeriesFacts
 from extraction.roles import RoleContext, classify_role, resolve_role
 from ingest.records import Article
 
@@ -405,7 +405,8 @@ def _cohort_patient(doc: Doc, sents: list[Span], by_sent: dict[int, list[Span]],
                     patient.outcome_evidence = Evidence(sent.text.strip(), sent.start_char,
                                                         sent.start_char + m.start(), sent.start_char + m.end())
     _link_defects_and_genes(patient, lex)
-    patient.counts = counts
+    patient.series = SeriesFacts(drug_counts={k: v for k, v in counts.items() if k not in ("died", "survived")},
+                                 died=counts.get("died"), survived=counts.get("survived"))
     return patient
 
 

@@ -11,7 +11,7 @@ from spacy.tokens import Doc
 from extraction.cases import assemble_patients, entity_from_span
 from extraction.lexicons import Lexicons, load_lexicons
 from extraction.pipeline import MAX_CHARS, load_pipeline
-from extraction.records import ArticleExtraction, Entity, Patient
+from extraction.records import ArticleExtraction, Entity, Patient, SeriesFacts, Summary
 from ingest.records import AbstractSection, Article
 
 
@@ -64,12 +64,23 @@ def extraction_json(ex: ArticleExtraction) -> dict[str, Any]:
             "drugs": [{"drug": u.drug, "role": u.role, "negated": u.entity.negated, "is_class": u.is_class,
                        "sentence": u.entity.evidence.sentence if u.entity.evidence else None} for u in p.drugs],
             "outcome": p.outcome, "months_to_outcome": p.months_to_outcome, "iris": p.iris,
-            "jcv_detection": p.jcv_detection, "counts": p.counts, "mesh_support": p.mesh_support,
+            "jcv_detection": p.jcv_detection, "series": series_json(p.series) if p.series else None, "mesh_support": p.mesh_support,
             "outcome_sentence": p.outcome_evidence.sentence if p.outcome_evidence else None,
         }
 
     return {"pmid": ex.pmid, "extractor": ex.extractor, "about_pml": ex.about_pml, "is_case": ex.is_case,
+            "language": ex.language, "warnings": ex.warnings,
             "entities": [entity(e) for e in ex.entities], "patients": [patient(p) for p in ex.patients]}
+
+
+def series_json(s: SeriesFacts) -> dict[str, Any]:
+    def summary(v: Summary | None) -> dict[str, Any] | None:
+        return None if v is None else {"median": v.median, "low": v.low, "high": v.high, "kind": v.kind}
+
+    return {"drug_counts": s.drug_counts, "died": s.died, "survived": s.survived,
+            "months_to_outcome": summary(s.months_to_outcome), "age_years": summary(s.age_years),
+            "cd4_per_ul": summary(s.cd4_per_ul), "sex": s.sex, "previously_published": s.previously_published,
+            "evidence": {k: e.sentence for k, e in s.evidence.items()}}
 
 
 def article_from_text(text: str, pmid: str = "text") -> Article:

@@ -55,6 +55,38 @@ class DrugUse:
     entity: Entity
 
 
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """A series' numeric fact as the abstract states it: a median (or mean) with its range.
+
+    Any part may be missing ("median 8 months" has no range; "range 2-30" no median).
+    """
+
+    median: float | None = None
+    low: float | None = None
+    high: float | None = None
+    kind: Literal["median", "mean", "single"] = "median"  # "single": one value stated for the series
+
+
+@dataclass(slots=True)
+class SeriesFacts:
+    """What a series abstract says of its patients as a group, each fact with its sentence.
+
+    Counts are patients, not mentions: ``drug_counts["rituximab"] == 3`` for "rituximab in 3 of
+    11 patients". A field is ``None`` (or absent from a dict) when the abstract does not say it.
+    """
+
+    drug_counts: dict[str, int] = field(default_factory=dict)  # canonical drug (or class id) -> patients
+    died: int | None = None
+    survived: int | None = None
+    months_to_outcome: Summary | None = None  # time from PML diagnosis to death or last follow-up
+    age_years: Summary | None = None
+    cd4_per_ul: Summary | None = None
+    sex: dict[str, int] = field(default_factory=dict)  # "male" / "female" -> patients
+    previously_published: int | None = None  # patients the abstract adds from the literature, not its own
+    evidence: dict[str, Evidence] = field(default_factory=dict)  # "died", "sex", "drug:<name>", ... -> sentence
+
+
 @dataclass(slots=True)
 class Patient:
     index: int  # 0-based within the article; (pmid, index) is the stable key
@@ -71,7 +103,7 @@ class Patient:
     jcv_detection: list[str] = field(default_factory=list)  # "csf_pcr", "biopsy": how PML was shown
     outcome_evidence: Evidence | None = None
     facts_evidence: dict[str, Evidence] = field(default_factory=dict)  # "age", "sex", "cd4"
-    counts: dict[str, int] = field(default_factory=dict)  # series only: patients per drug, "died", "survived"
+    series: SeriesFacts | None = None  # cohort records only (cohort_size > 1)
     mesh_support: list[str] = field(default_factory=list)  # facts the article's MeSH indexing agrees with
 
     @property
@@ -91,3 +123,5 @@ class ArticleExtraction:
     is_case: bool
     entities: list[Entity] = field(default_factory=list)
     patients: list[Patient] = field(default_factory=list)
+    language: str = "en"  # ISO 639-1 code of the text's language as detected; "und" when undecidable
+    warnings: list[str] = field(default_factory=list)  # what the reader should know: truncated, not English, ...

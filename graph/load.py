@@ -287,7 +287,7 @@ class GraphLoader:
             "pmid": article.pmid, "index": p.index, "cohort_size": p.cohort_size, "age_years": p.age_years,
             "sex": p.sex, "cd4_per_ul": p.cd4_per_ul, "outcome": p.outcome,
             "months_to_outcome": p.months_to_outcome, "iris": p.iris, "jcv_detection": p.jcv_detection,
-            "deaths": p.counts.get("died") if p.cohort_size > 1 else (1 if p.outcome == "died" else 0),
+            "deaths": p.series.died if p.series else (1 if p.outcome == "died" else 0),
             "n_diseases": len({d.id for d in p.defects}),  # a mixed-defect series cannot attribute drug counts
             "extractor": ex.extractor,
         }})
@@ -327,7 +327,7 @@ class GraphLoader:
             node = self._node(use.entity, rows)
             if node is None or node[0] == "ChemicalEntity":
                 continue
-            n = p.counts.get(use.drug, p.cohort_size if p.cohort_size == 1 else None)
+            n = p.series.drug_counts.get(use.drug) if p.series else p.cohort_size
             current = received.get((*node, use.role))
             if current is None or (current["props"]["negated"] and not use.entity.negated):
                 received[(*node, use.role)] = {"case": cid, "key": node[1], "role": use.role, "props": {

@@ -170,9 +170,9 @@ def test_series_counts(extractor: Extractor, results: dict[str, tuple[Article, A
             continue
         cohort = results[pmid][1].patients[0]
         for drug, n in rec["series"]["drug_counts"].items():
-            assert cohort.counts.get(_drug_id(extractor, drug)) == n, (pmid, drug, cohort.counts)
+            assert cohort.series.drug_counts.get(_drug_id(extractor, drug)) == n, (pmid, drug, cohort.series)
         if rec["series"].get("deaths") is not None:
-            assert cohort.counts.get("died") == rec["series"]["deaths"], (pmid, cohort.counts)
+            assert cohort.series.died == rec["series"]["deaths"], (pmid, cohort.series)
 
 
 def test_entities_carry_offsets_into_the_article_text(results: dict[str, tuple[Article, ArticleExtraction]]) -> None:
