@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from spacy.tokens import Doc, Span
 
 from extraction.components import sentence_table
-from extraction.facts import JC_VIRUS, months_in, number, parse_value
+from extraction.facts import JC_VIRUS, months_in, parse_value
 from extraction.lexicons import Lexicons
-from extraction.records import DrugUse, Entity, Evidence, Patient, Role, SeriesFacts
+from extraction.records import DrugUse, Entity, Evidence, Patient, Role
+from extraction.series import DrugMention, Sentence, series_facts
 from extraction.roles import RoleContext, classify_role, resolve_role
 from ingest.records import Article
 
@@ -38,17 +39,6 @@ _PATIENT_START = re.compile(
     r"\b(?:the (?:first|second|third|elder|older|younger|index|other)|patient\s*(?:[1-9]|one|two|three)|"
     r"case\s*(?:[1-9]|one|two|three)|his (?:younger|older|elder) (?:brother|sister)|"
     r"her (?:younger|older|elder) (?:brother|sister))\b", re.IGNORECASE)
-_COUNT_OF = r"(?P<k>\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
-_SERIES_DRUG = re.compile(
-    rf"\b{_COUNT_OF}\s+(?:of\s+(?:the\s+|these\s+)?\d+\s+)?(?:\(\d+%\)\s+)?(?:patients\s+|cases\s+)?"
-    r"(?:had\s+)?(?:previously\s+)?(?:received|been\s+(?:treated|exposed)|were\s+(?:treated|exposed|receiving)|"
-    r"had\s+been\s+(?:treated|exposed))", re.IGNORECASE)
-_SERIES_ELLIPSIS = re.compile(rf"\b(?:and|,)\s+{_COUNT_OF}\s+(?:patients\s+)?$", re.IGNORECASE)
-_SERIES_DIED = re.compile(rf"\b{_COUNT_OF}\s+(?:of\s+(?:the\s+)?\d+\s+)?(?:patients\s+)?(?:\(\d+%\)\s+)?died\b",
-                          re.IGNORECASE)
-_SERIES_SURVIVED = re.compile(
-    rf"\b{_COUNT_OF}\s+(?:of\s+(?:the\s+)?\d+\s+)?(?:patients\s+)?(?:\(\d+%\)\s+)?(?:survived|were alive|remained alive)\b",
-    re.IGNORECASE)
 _GROUP_WORDS = {"patients", "cases", "children", "adults", "men", "women", "boys", "girls"}
 _MAX_DESCRIBED = 10  # more "patient introductions" than this is not a case report's layout
 _SIBLING_WORDS = {"brothers", "sisters", "siblings", "members"}
@@ -123,9 +113,8 @@ def assemble_patients(doc: Doc, article: Article, lex: Lexicons) -> tuple[CaseLa
         by_sent.setdefault(sent_of(span), []).append(span)
 
     pml = [f for f in facts if f.label_ == "PML" and not f._.negated]
-    # bare "PML" is also the promyelocytic leukemia protein: it counts only beside a long form
-    long_forms = [f for f in pml if f.text != "PML"]
-    layout = CaseLayout(about_pml=bool(long_forms), is_case=False)
+    has_defect = any(e.label_ == "DEFECT" for e in doc.ents)
+    layout = CaseLayout(about_pml=_about_pml(pml, _doc_text(doc), article, has_defect), is_case=False)
     if not layout.about_pml:
         return layout, []
     pubtypes = set(article.publication_types)
@@ -152,6 +141,11 @@ def assemble_patients(doc: Doc, article: Article, lex: Lexicons) -> tuple[CaseLa
     multi = next((n for n, w in zip(group_sizes, who) if 2 <= n <= 4 and (w in _SIBLING_WORDS or w in _GROUP_WORDS)), 0)
     intros = sorted({sent_of(f) for f in facts if f.label_ == "INTRO"})
     starts = _patient_starts(sents, by_sent) if multi else intros
+    if multi and len(starts) < 2 and len(intros) < 2:
+        # "two cases", "two brothers" that the abstract never separates: one record for both
+        layout.is_case = True
+        layout.cohort_size = multi
+        return layout, [_cohort_patient(doc, sents, by_sent, lex, multi)]
     if 2 <= len(starts) <= _MAX_DESCRIBED:
         starts = starts[:multi] if multi else starts
     else:
@@ -167,6 +161,26 @@ def assemble_patients(doc: Doc, article: Article, lex: Lexicons) -> tuple[CaseLa
     if len(patients) == 1:
         patients[0].mesh_support = mesh_support(patients[0], article)
     return layout, patients
+
+
+_PML_CONTEXT = re.compile(
+    r"\b(?:demyelinat\w*|white[- ]matter|leu[ck]oencephalopath\w*|brain|MRI|neurolog\w*|cerebr\w*|"
+    r"polyomavirus|JC\b|JCV)", re.IGNORECASE)
+_PML_PROTEIN = re.compile(r"promyelocytic|leuka?emi|\bRARA?\b|nuclear bod", re.IGNORECASE)
+_PML_MESH = {"leukoencephalopathy, progressive multifocal", "jc virus"}
+
+
+def _about_pml(pml: list[Span], text: str, article: Article, has_defect: bool) -> bool:
+    """Whether the text reports PML. A long form or JC virus says so; bare "PML" is also the
+    promyelocytic leukaemia protein and gene, so alone it counts only when the context is PML's
+    (the brain, demyelination, MeSH indexing, an immune defect) and never beside the leukaemia's
+    words ("promyelocytic", "RARA", "nuclear bodies")."""
+    if any(f.text.upper() != "PML" for f in pml):
+        return True
+    if not pml or _PML_PROTEIN.search(text):
+        return False
+    mesh = {m.lower() for m in article.mesh_descriptors}
+    return bool(mesh & _PML_MESH) or has_defect or bool(_PML_CONTEXT.search(text))
 
 
 def mesh_support(patient: Patient, article: Article) -> list[str]:
@@ -319,9 +333,60 @@ def _patient_facts(patient: Patient, spans: list[Span]) -> None:
             patient.sex = parse_value("SEX", span.text)  # type: ignore[assignment]
             if patient.sex:
                 patient.facts_evidence["sex"] = evidence_for(span)
-        elif label == "CD4" and patient.cd4_per_ul is None:
-            patient.cd4_per_ul = parse_value("CD4", span.text)  # type: ignore[assignment]
-            patient.facts_evidence["cd4"] = evidence_for(span)
+    cd4 = _cd4_at_diagnosis([s for s in spans if s.label_ == "CD4"])
+    if cd4 is not None:
+        patient.cd4_per_ul = parse_value("CD4", cd4.text)  # type: ignore[assignment]
+        patient.facts_evidence["cd4"] = evidence_for(cd4)
+    if patient.sex is None:
+        _sex_from_pronouns(patient, spans)
+
+
+_AT_DIAGNOSIS = re.compile(r"\b(?:at (?:the time of )?(?:PML )?(?:diagnosis|presentation|admission|onset)|"
+                           r"at that time|initial(?:ly)?|baseline|on admission)\b", re.IGNORECASE)
+_AFTER_TREATMENT = re.compile(r"\b(?:increased|rose|risen|recovered|improved|normali[sz]ed|restored|after|following|"
+                              r"later|subsequently|reconstitut\w*|under|on (?:HAART|cART|ART|treatment|therapy))\b",
+                              re.IGNORECASE)
+
+
+def _cd4_at_diagnosis(cd4s: list[Span]) -> Span | None:
+    """The CD4 count at PML diagnosis: one said to be at diagnosis, else the first that is not a
+    count after treatment ("increased to 350/µL after IL-7"), else the first."""
+    def said(span: Span, pattern: re.Pattern[str]) -> bool:
+        sent = sentence_of(span)
+        lo = span.start_char - sent.start_char
+        return bool(pattern.search(sent.text[max(0, lo - 60): lo + len(span.text) + 40]))
+
+    for span in cd4s:
+        if said(span, _AT_DIAGNOSIS):
+            return span
+    return next((s for s in cd4s if not said(s, _AFTER_TREATMENT)), cd4s[0] if cd4s else None)
+
+
+_SHE = re.compile(r"\b(?:she|her|hers|herself)\b", re.IGNORECASE)
+_HE = re.compile(r"\b(?:he|his|him|himself)\b", re.IGNORECASE)
+
+
+def _sex_from_pronouns(patient: Patient, spans: list[Span]) -> None:
+    """Sex from the pronouns of the patient's sentences, when no noun says it: only when every
+    pronoun agrees (a text about a mother and her son says nothing by pronouns alone)."""
+    seen: dict[int, Span] = {}
+    for span in spans:
+        sent = sentence_of(span)
+        seen.setdefault(sent.start, sent)
+    she = he = 0
+    first: dict[str, Span] = {}
+    for sent in seen.values():
+        n_she, n_he = len(_SHE.findall(sent.text)), len(_HE.findall(sent.text))
+        she, he = she + n_she, he + n_he
+        if n_she:
+            first.setdefault("female", sent)
+        if n_he:
+            first.setdefault("male", sent)
+    sex = "female" if she and not he else "male" if he and not she else None
+    if sex:
+        patient.sex = sex  # type: ignore[assignment]
+        sent = first[sex]
+        patient.facts_evidence["sex"] = evidence_for(sent)
 
 
 _CSF = re.compile(r"\b(?:cerebrospinal fluid|CSF)\b", re.IGNORECASE)
@@ -352,10 +417,44 @@ def _jcv_detection(sents: list[Span], scope: list[int]) -> list[str]:
     return sorted(found)
 
 
+# Who a status word is said of: the patient or the PML ("she improved", "the lesions remained stable",
+# "JC virus cleared"), searched in the clause before the word.
+_PATIENT_SUBJECT = re.compile(
+    r"\b(?:he|she|patient|PML|lesions?|neurolog\w*|clinical(?:ly)?|condition|symptoms?|deficits?|MRI|JCV?|"
+    r"JC virus|viral load|disability|EDSS|Rankin|general status|status|aphasia|hemiparesis|weakness|ataxia|"
+    r"leukoencephalopathy|they|both|all)\b", re.IGNORECASE)
+_SURVIVAL_TIME = re.compile(r"\b(?:surviv\w*|died|death)\b", re.IGNORECASE)
+
+
+def _status_of_patient(sent: Span, word: Span) -> bool:
+    """True when a weak status word ("stable", "improved") is said of the patient or the PML.
+
+    The clause before the word must name the patient or the disease, and no other disease entity
+    may stand between that subject and the word ("HLH improved", "the lymphoma remained stable").
+    """
+    text = sent.text[: word.start_char - sent.start_char]
+    clause = re.split(r"[;:]|,\s*(?:and|but|while|whereas)\b|\bbut\b|\bwhereas\b", text)[-1][-120:]
+    subject = None
+    for m in _PATIENT_SUBJECT.finditer(clause):
+        subject = m
+    if subject is None:
+        return False
+    offset = word.start_char - len(clause)
+    between = (offset + subject.end(), word.start_char)
+    return not any(e.label_ in ("DISEASE", "DEFECT") and between[0] <= e.start_char < between[1]
+                   for e in sent.ents)
+
+
 def _outcome(patient: Patient, sents: list[Span], by_sent: dict[int, list[Span]], scope: list[int]) -> None:
-    """Death wins over any sign of survival; survival is the last status the abstract gives."""
+    """Death wins over any sign of survival; survival is the last status the abstract gives.
+
+    A palliative transfer or a loss to follow-up without a death leaves the outcome unknown: the
+    patient was last seen alive, but the abstract does not say how they fared. Weak words
+    ("stable") count only when said of the patient or the PML (:func:`_status_of_patient`).
+    """
     died: Span | None = None
     survived: list[Span] = []
+    no_outcome = False
     for i in scope:
         sent = sents[i]
         if _GENERIC.search(sent.text):
@@ -367,13 +466,15 @@ def _outcome(patient: Patient, sents: list[Span], by_sent: dict[int, list[Span]]
                 patient.iris = True
             elif span.label_ == "DIED" and died is None:
                 died = span
-            elif span.label_ == "SURVIVED":
+            elif span.label_ == "SURVIVED" or (span.label_ == "STABLE" and _status_of_patient(sent, span)):
                 survived.append(span)
+            elif span.label_ == "NO_OUTCOME":
+                no_outcome = True
     if died is not None:
         patient.outcome = "died"
         patient.outcome_evidence = evidence_for(died)
-        patient.months_to_outcome = months_in(sentence_of(died).text)
-    elif survived:
+        patient.months_to_outcome = _months_to(died, sents, scope)
+    elif survived and not no_outcome:
         timed = [s for s in survived if months_in(sentence_of(s).text) is not None]
         chosen = timed[-1] if timed else survived[-1]
         patient.outcome = "survived"
@@ -381,42 +482,38 @@ def _outcome(patient: Patient, sents: list[Span], by_sent: dict[int, list[Span]]
         patient.months_to_outcome = months_in(sentence_of(chosen).text)
 
 
+def _months_to(event: Span, sents: list[Span], scope: list[int]) -> float | None:
+    """Months from PML to the outcome: the outcome's sentence, else a sentence that states the
+    survival time ("survival from PML onset was 10 months", then "autopsy showed")."""
+    months = months_in(sentence_of(event).text)
+    if months is not None:
+        return months
+    for i in scope:
+        if _SURVIVAL_TIME.search(sents[i].text):
+            months = months_in(sents[i].text)
+            if months is not None:
+                return months
+    return None
+
+
 def _cohort_patient(doc: Doc, sents: list[Span], by_sent: dict[int, list[Span]], lex: Lexicons, size: int) -> Patient:
-    """One record for a series: shared defect, the drugs with their counts, deaths as a count."""
+    """One record for a series: shared defect, the drugs with their roles, the group facts."""
     patient = Patient(index=0, cohort_size=size)
     diagnosis_at = _diagnosis_sentence(sents, by_sent)
-    counts: dict[str, int] = {}
-    for i, sent in enumerate(sents):
+    for i in range(len(sents)):
         _add_defects_and_genes(patient, by_sent.get(i, []), lex)
-        for span in by_sent.get(i, []):
-            if span.label_ in ("DRUG", "DRUG_CLASS") and span.kb_id_ and not span._.negated:
-                drug = span.kb_id_
-                k = _series_count(sent.text[: span.start_char - sent.start_char])
-                if k is not None and drug not in counts:
-                    counts[drug] = k
     patient.drugs = _drug_uses(sents, by_sent, list(range(len(sents))), lex, diagnosis_at)
-    for i, sent in enumerate(sents):
-        for pattern, key in ((_SERIES_DIED, "died"), (_SERIES_SURVIVED, "survived")):
-            m = pattern.search(sent.text)
-            if m and key not in counts:
-                counts[key] = int(number(m.group("k")) or 0)
-                if key == "died":
-                    patient.outcome = "died"
-                    patient.outcome_evidence = Evidence(sent.text.strip(), sent.start_char,
-                                                        sent.start_char + m.start(), sent.start_char + m.end())
+    table = [Sentence(text=sent.text, start=sent.start_char, drugs=tuple(
+        DrugMention(span.kb_id_, span.start_char, span.end_char) for span in by_sent.get(i, [])
+        if span.label_ in ("DRUG", "DRUG_CLASS") and span.kb_id_ and not span._.negated)) for i, sent in enumerate(sents)]
+    patient.series = series_facts(table, size)
+    if patient.series.died:
+        patient.outcome = "died"
+        patient.outcome_evidence = patient.series.evidence["died"]
+    elif patient.series.survived == size:
+        patient.outcome = "survived"
+        patient.outcome_evidence = patient.series.evidence["survived"]
+    if patient.series.months_to_outcome is not None:
+        patient.months_to_outcome = patient.series.months_to_outcome.median
     _link_defects_and_genes(patient, lex)
-    patient.series = SeriesFacts(drug_counts={k: v for k, v in counts.items() if k not in ("died", "survived")},
-                                 died=counts.get("died"), survived=counts.get("survived"))
     return patient
-
-
-def _series_count(before: str) -> int | None:
-    """How many patients of a series received the drug that follows ``before`` in its clause."""
-    clause = re.split(r"[;:]|,\s*(?=\w+ (?:had|were|patients))", before)[-1]
-    ellipsis = _SERIES_ELLIPSIS.search(clause)  # "six had received rituximab and three <drug>"
-    if ellipsis:
-        return int(number(ellipsis.group("k")) or 0)
-    found = None
-    for m in _SERIES_DRUG.finditer(clause):
-        found = m
-    return int(number(found.group("k")) or 0) if found else None

@@ -11,24 +11,32 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-_WORD_NUMBERS = {
+_WORDNUMBERS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
     "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20,
     "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
 }
-_NUMBER = r"\d{1,3}(?:\.\d+)?|" + "|".join(sorted(_WORD_NUMBERS, key=len, reverse=True))
-_NUM = rf"(?P<num>{_NUMBER})"
+# a count or value as written: digits or an English number word (the one list every pattern uses)
+NUMBER = r"\d{1,3}(?:\.\d+)?|" + "|".join(sorted(_WORDNUMBERS, key=len, reverse=True))
+_NUM = rf"(?P<num>{NUMBER})"
 _DASH = r"[-\u2010-\u2013 ]"
 _UNIT = r"(?P<unit>day|week|month|year)s?"
 _UNIT2 = r"(?P<unit2>day|week|month|year)s?"
 
+_RANGE_DASH = r"(?:-|\u2010|\u2011|\u2012|\u2013|\u2014|to)"
+_CD4_WORDS = (r"\bCD4(?!\d)\+?(?:\s*\+)?(?:[\s-]*T)?(?:[\s-]*(?:cell|lymphocyte)s?)?"
+              r"(?:\s+(?:count|counts|level|number|cell\s+count))?")
+# the number and its unit: cells/µL (= /mm3), or x 10^9/L (x1000), "0.09 G/L"
+_CD4_VALUE = (r"(?P<num>\d{1,3}(?:,\d{3})+(?!\d)|\d+(?:[.,]\d+)?)(?!\s*%|\d)\s*(?P<unit>cells?\s*/\s*(?:µ|u|μ)[lL]|cells?\s*/\s*mm(?:3|³)|"
+              r"/\s*(?:µ|u|μ)[lL]|/\s*mm(?:3|³)|cells?\s+per\s+(?:µ|u|μ)[lL]|cells?\s+per\s+(?:cubic\s+)?mm|"
+              r"(?:cells?\s*)?(?:x|×|\*)\s*10\s*(?:\^|E)?\s*\(?[69]\)?\s*(?:cells?\s*)?/\s*L|G\s*/\s*L)?")
 JC_VIRUS = r"\bJC\s?(?:poly[o]?mavirus|virus)\b|\bJCP?yV\b|\bJCV\b"
 
 PATTERNS: dict[str, re.Pattern[str]] = {
     # "a 34-year-old man", "a 15-month-old girl", "aged 7 years"
     "AGE": re.compile(
-        rf"\b{_NUM}{_DASH}{_UNIT}{_DASH}old\b|\baged\s+(?P<num2>{_NUMBER})\s+{_UNIT2}\b", re.IGNORECASE),
+        rf"\b{_NUM}{_DASH}{_UNIT}{_DASH}old\b|\baged\s+(?P<num2>{NUMBER})\s+{_UNIT2}\b", re.IGNORECASE),
     # "a 44-year-old woman": an age that introduces a person, the cue for a new patient
     "INTRO": re.compile(
         rf"\b{_NUM}{_DASH}{_UNIT}{_DASH}old\s+(?:\w+\s+){{0,2}}?(?:man|woman|boy|girl|male|female|gentleman|lady|infant|"
@@ -36,22 +44,37 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "SEX": re.compile(
         r"\b(?P<sex>man|woman|boy|girl|male|female|gentleman|lady|son|daughter|brothers?|sisters?|"
         r"mother|father|husband|wife)\b", re.IGNORECASE),
-    # "CD4+ T-cell count of 112 cells/µL", "CD4 count 45/mm3", "CD4 cells: 80 /µl"
+    # "CD4+ T-cell count of 112 cells/µL", "CD4 count 45/mm3", "CD4 cells: 80 /µl", "CD4+ T-cell count
+    # decreased to 68/µL", "CD4 lymphopenia (140/µL)", "0.09 x 10^9/L CD4+ cells", "180-150 CD4+ cells/µL"
     "CD4": re.compile(
-        r"\bCD4(?!\d)\+?(?:\s*\+)?(?:[\s-]*T)?(?:[\s-]*(?:cell|lymphocyte)s?)?(?:\s+(?:count|counts|level|number))?"
-        r"(?:\s+(?:was|were|of|at|that|the|time|diagnosis|presentation|admission|baseline|initially|then|had|"
-        r"fallen|dropped|decreased|to|remained|below|:|=))*\s*(?:only\s+|approximately\s+|about\s+)?"
-        r"(?P<num>\d+(?:[.,]\d+)?)\s*(?P<unit>cells?\s*/\s*(?:µ|u|μ)[lL]|cells?\s*/\s*mm(?:3|³)|"
-        r"/\s*(?:µ|u|μ)[lL]|/\s*mm(?:3|³)|cells?\s+per\s+(?:µ|u|μ)[lL]|cells?\s+per\s+(?:cubic\s+)?mm)?"),
+        rf"{_CD4_WORDS}(?:\s*[:=(,]|\s+(?:was|were|of|at|that|the|time|diagnosis|presentation|admission|baseline|initially|then|"
+        r"had|has|fallen|dropped|decreased|declined|to|remained|below|only|approximately|about|around|"
+        r"lymphopenia|lymphocytopenia|count|counts))*\s*"
+        rf"{_CD4_VALUE}"
+        rf"|(?P<num_b>\d+(?:[.,]\d+)?)(?:\s*{_RANGE_DASH}\s*\d+(?:[.,]\d+)?)?\s*(?P<unit_b>x\s*10\s*\^?\s*\(?[69]\)?\s*/\s*L\s+)?"
+        r"CD4(?!\d)\+?(?:[\s-]*T)?[\s-]*(?:cells?|lymphocytes?)(?:\s*(?P<unit_c>/\s*(?:µ|u|μ)[lL]|/\s*mm(?:3|³)|"
+        r"per\s+(?:µ|u|μ)[lL]|per\s+(?:cubic\s+)?mm))?"),
     "PML": re.compile(
         r"\bprogressive multifocal leu[ck]oencephalopathy\b|\bPML\b(?![- ]?(?:RAR|nuclear|bod|protein|gene))"
         rf"|{JC_VIRUS}", re.IGNORECASE),
+    # death, or what only follows it (an autopsy)
     "DIED": re.compile(
-        r"\b(?:died|death|deceased|succumbed|passed away|fatal outcome|expired|was fatal|proved fatal)\b",
+        r"\b(?:died|dies|death|dead|deceased|succumbed|passed away|fatal outcome|expired|(?:was|proved|were) fatal|"
+        r"autops(?:y|ies)|post[- ]?mortem|necropsy|(?<!potentially )(?<!often )(?<!usually )(?<!frequently )(?<!be )fatal)\b",
         re.IGNORECASE),
+    # the patient's own survival: these words say it of a person
     "SURVIVED": re.compile(
-        r"\b(?:alive|survived|survives|surviving|survival|stable|stabili[sz](?:ed|ation)|improved|"
-        r"recovered|recovery|remission|cleared|clearance)\b", re.IGNORECASE),
+        r"\b(?:alive|survived|survives|surviving|(?:was|were) discharged(?: home)?|long[- ]term survivors?)\b",
+        re.IGNORECASE),
+    # words that say survival only when their subject is the patient or the PML ("MRI remained stable",
+    # "she improved"), not another disease ("the lymphadenopathy remained stable", "HLH improved")
+    "STABLE": re.compile(
+        r"\b(?:stable|stabili[sz](?:ed|ation)|improved|improvement|recovered|recovery|remission|cleared|clearance|"
+        r"resolved|resolution)\b", re.IGNORECASE),
+    # the outcome is not known from the text (palliative transfer, lost to follow-up)
+    "NO_OUTCOME": re.compile(
+        r"\b(?:hospice|palliative care|comfort care|best supportive care|lost to follow[- ]up|end[- ]of[- ]life care)\b",
+        re.IGNORECASE),
     "IRIS": re.compile(r"\bimmune reconstitution inflammatory syndrome\b|\bIRIS\b"),
     # "two brothers", "three patients", "11 patients"
     "PATIENT_COUNT": re.compile(
@@ -87,8 +110,8 @@ def number(value: str | None) -> float | None:
     if value is None:
         return None
     v = value.strip().lower().replace(",", ".")
-    if v in _WORD_NUMBERS:
-        return float(_WORD_NUMBERS[v])
+    if v in _WORDNUMBERS:
+        return float(_WORDNUMBERS[v])
     try:
         return float(v)
     except ValueError:
@@ -109,8 +132,14 @@ def parse_value(label: str, text: str) -> float | str | None:
         word = (g.get("sex") or "").lower()
         return "male" if word in _MALE else "female" if word in _FEMALE else None
     if label == "CD4":
-        n = number(g.get("num"))
-        return None if n is None else int(round(n))
+        raw = g.get("num") or g.get("num_b") or ""
+        n = number(raw.replace(",", "") if re.fullmatch(r"\d{1,3}(?:,\d{3})+", raw) else raw)
+        if n is None:
+            return None
+        unit = (g.get("unit") or g.get("unit_b") or "").replace(" ", "")
+        if "10" in unit or unit.upper().startswith("G/"):
+            n *= 1000  # 10^9/L -> /µL
+        return int(round(n))
     if label == "PATIENT_COUNT":
         n = number(g.get("num"))
         return None if n is None else int(n)

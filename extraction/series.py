@@ -1,0 +1,274 @@
+"""A series' group facts: how many patients got each drug, died or survived, medians and ranges.
+
+A series abstract states its facts about groups, in shapes a case report never uses: distributive
+counts ("rituximab in 3 patients, cyclophosphamide in 5, methotrexate and azathioprine in one
+patient each"), "all but one patient died", "7 (64%) died", "median 8 months (range 2-30)", "all
+were male", "9 men and 2 women". Each shape below reads one of them off a sentence; every fact
+keeps the sentence it came from. Counts are patients, never mentions; a fact the abstract does
+not state stays ``None``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from extraction.facts import NUMBER, number
+from extraction.records import Evidence, SeriesFacts, Summary
+
+def _k(name: str = "k") -> str:
+    """A count as a named group (a regex may name each group once, so alternatives take their own)."""
+    return rf"(?P<{name}>{NUMBER}|an?|a single|both|all)"
+
+
+_K = _k()
+_PCT = r"(?:\s*\(\s*\d+(?:\.\d+)?\s*%\s*\))?"
+_OF_M = r"(?:\s*(?:of|/|out of)\s*(?:the\s+|these\s+)?\d+)?"
+_WHO = r"(?:\s+(?:patients?|cases?|subjects?|individuals?|children|adults|men|women))?"
+_DASH = r"\s*(?:-|\u2010|\u2011|\u2012|\u2013|\u2014|to)\s*"
+_VALUE = r"(?<![\w.])\d+(?:[.,]\d+)?(?![\w+])"
+_RANGE = rf"(?:range[:,]?\s*|ranging from\s*|from\s*)?(?P<lo>{_VALUE}){_DASH}(?P<hi>{_VALUE})"
+_UNIT = r"(?P<unit>days?|weeks?|months?|years?|mo\b|yrs?\b|y\b)"
+_OTHER_UNIT = r"(?:cells?\s*)?/\s*(?:µ|u|μ)[lL]|(?:cells?\s*)?/\s*mm(?:3|³)|cells?(?:\s+per\s+\S+)?"
+
+# a count right after a drug mention: "in 3 patients", "in 3 of 11", "(n = 3)", "(3/11)", "(27%) ... in 3"
+_COUNT_AFTER = re.compile(
+    rf"^\s*(?:\(\s*(?:n\s*=\s*)?(?P<paren>\d{{1,3}})(?:\s*/\s*\d+)?(?:\s*[,;]\s*\d+(?:\.\d+)?\s*%)?\s*\)"
+    rf"|(?:,\s*)?(?:(?:had\s+been|was|were|has\s+been)\s+(?:given|used|administered|received|prescribed)\s+)?"
+    rf"(?:in|to|for)\s+{_K}{_PCT}{_OF_M}{_PCT}{_WHO}(?P<each>\s+each)?\b)",
+    re.IGNORECASE)
+# a count before the drug: "3 patients had received", "3 of 11 (27%) were treated with", "six had received"
+_COUNT_BEFORE = re.compile(
+    rf"\b{_K}{_OF_M}{_PCT}{_WHO}\s+(?:had\s+)?(?:previously\s+|also\s+|all\s+)?"
+    r"(?:received|been\s+(?:treated|exposed|given)|were\s+(?:treated|exposed|receiving|given|on)|"
+    r"had\s+been\s+(?:treated|exposed|given)|were\s+taking|took|used)(?:\s+with)?\s+(?:[\w-]+\s+){0,3}$",
+    re.IGNORECASE)
+# a list that carries a count forward to the drug named just before: "X and Y in one patient each"
+_JOINED = re.compile(r"^\s*(?:,|and|or|,\s*and|\+|/|plus)\s*$", re.IGNORECASE)
+# "six had received rituximab and three cyclophosphamide": an ellipsis in a list of counts
+_ELLIPSIS = re.compile(rf"(?:\band|,)\s+{_K}{_WHO}\s+$", re.IGNORECASE)
+
+_DIED = re.compile(
+    rf"\b(?:(?P<all_but>all\s+but\s+{_k('k_but')}){_WHO}|(?P<all>all|every|both)(?:\s+(?:of\s+)?(?:the|these|our))?{_WHO}"
+    rf"|(?P<none>none|no)(?:\s+(?:of\s+)?(?:the|these|our))?{_WHO}|{_K}{_OF_M}{_PCT}{_WHO}{_PCT})"
+    r"(?:\s+(?:patients?|cases?))?\s+(?:\w+\s+){0,2}?(?:died|succumbed|deceased|had died|were dead|have died)\b",
+    re.IGNORECASE)
+_DEATHS = re.compile(rf"\b{_K}{_PCT}\s+(?:deaths|fatalities|fatal cases)\b", re.IGNORECASE)
+_SURVIVED = re.compile(
+    rf"\b(?:(?P<all_but>all\s+but\s+{_k('k_but')}){_WHO}|(?P<all>all|every|both)(?:\s+(?:of\s+)?(?:the|these|our))?{_WHO}"
+    rf"|(?P<none>none|no)(?:\s+(?:of\s+)?(?:the|these|our))?{_WHO}|{_K}{_OF_M}{_PCT}{_WHO}{_PCT}"
+    r"|(?P<rest>the\s+(?:remaining|other|rest)(?:\s+\w+)?|the\s+others))"
+    r"(?:\s+(?:patients?|cases?))?\s+(?:\w+\s+){0,2}?(?:survived|were\s+alive|remain(?:ed)?\s+alive|are\s+alive|"
+    r"were\s+still\s+alive|were\s+survivors)\b",
+    re.IGNORECASE)
+_OUTCOME_TIME = re.compile(r"\b(?:surviv\w*|death|died|follow[- ]up|outcome|fatal|mortality)\b", re.IGNORECASE)
+_MEDIAN = re.compile(
+    rf"\b(?P<kind>median|mean|average)\b[^.;()]{{0,60}}?(?P<value>{_VALUE})\s*(?:{_UNIT}|{_OTHER_UNIT})?"
+    rf"(?:\s*(?:\(|,|;)\s*(?:{_RANGE})\s*{_UNIT.replace('unit', 'unit2')}?\s*\)?)?",
+    re.IGNORECASE)
+_AGE = re.compile(r"\b(?:age[sd]?|years? old)\b", re.IGNORECASE)
+_CD4 = re.compile(r"\bCD4", re.IGNORECASE)
+_ALL_SEX = re.compile(
+    r"\b(?:all(?:\s+(?:of\s+)?(?:the|these|our))?(?:\s+(?:patients|cases|subjects))?\s+(?:were|are)\s+"
+    r"(?P<sex>male|female|men|women|boys|girls)|all\s+(?P<sex2>male|female)\b(?:\s+patients)?)",
+    re.IGNORECASE)
+_SEX_COUNT = re.compile(
+    rf"\b{_K}{_PCT}\s+(?:were\s+)?(?P<sex>males?|females?|men|women|boys|girls)\b", re.IGNORECASE)
+_SEX_RATIO = re.compile(
+    r"\b(?:male\s*(?::|/|to)\s*female|M\s*(?::|/)\s*F)(?:\s+ratio)?(?:\s+(?:of|was|=))?\s*(?P<m>\d+)\s*(?::|/)\s*(?P<f>\d+)",
+    re.IGNORECASE)
+_PUBLISHED = re.compile(
+    rf"\b{_K}\s+(?:(?:additional|other|further)\s+)?(?:previously\s+(?:published|reported|described)|published|"
+    r"literature)\s+(?:patients|cases)\b"
+    rf"|\b{_k('k2')}\s+(?:patients|cases)\s+(?:previously\s+)?(?:published|reported|described)\s+(?:in|from)\s+the\s+"
+    rf"literature\b|\b{_k('k3')}\s+(?:patients|cases)\s+from\s+the\s+literature\b",
+    re.IGNORECASE)
+_MALE = {"male", "males", "men", "boys"}
+_MONTHS_PER = {"d": 1 / 30.44, "w": 7 / 30.44, "m": 1.0, "y": 12.0}
+
+
+@dataclass(frozen=True, slots=True)
+class DrugMention:
+    """A normalised drug mention in a sentence: its key and character offsets in the document."""
+
+    drug: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    text: str
+    start: int  # document offset of text[0]
+    drugs: tuple[DrugMention, ...] = ()
+
+
+def _count(value: str | None, size: int | None = None) -> int | None:
+    """A count as written; "both" and "all" are the whole series (``size``)."""
+    if value is None:
+        return None
+    v = value.strip().lower()
+    if v in ("a", "an", "a single"):
+        return 1
+    if v in ("both", "all"):
+        return size
+    n = number(v)
+    return None if n is None else int(n)
+
+
+def _evidence(sent: Sentence, start: int, end: int) -> Evidence:
+    text = sent.text.strip()
+    return Evidence(sentence=text, sentence_start=sent.start + len(sent.text) - len(sent.text.lstrip()),
+                    start=sent.start + start, end=sent.start + end)
+
+
+def series_facts(sentences: Sequence[Sentence], size: int) -> SeriesFacts:
+    """Read the group facts of a series of ``size`` patients off its sentences (title first)."""
+    facts = SeriesFacts()
+    for sent in sentences:
+        _drug_counts(sent, facts, size)
+        _outcomes(sent, facts, size)
+        _summaries(sent, facts)
+        _sex(sent, facts, size)
+        m = _PUBLISHED.search(sent.text)
+        if m and facts.previously_published is None:
+            facts.previously_published = _count(m.group("k") or m.group("k2") or m.group("k3"))
+            facts.evidence["previously_published"] = _evidence(sent, m.start(), m.end())
+    if facts.died is not None and facts.survived is None and facts.died == 0 and "died" in facts.evidence:
+        facts.survived = size  # "none died"
+    return facts
+
+
+def _drug_counts(sent: Sentence, facts: SeriesFacts, size: int) -> None:
+    """Per-drug patient counts. A count after a drug also belongs to the drugs listed just before
+    it ("methotrexate and azathioprine in one patient each"); a count before a drug ("3 patients
+    had received") covers it and the drugs joined to it."""
+    drugs = sorted(sent.drugs, key=lambda d: d.start)
+    counts: list[int | None] = [None] * len(drugs)
+    for i, d in enumerate(drugs):
+        lo = d.end - sent.start
+        hi = drugs[i + 1].start - sent.start if i + 1 < len(drugs) else len(sent.text)
+        m = _COUNT_AFTER.match(sent.text[lo:hi])
+        if m:
+            k = _count(m.group("paren") or m.group("k"), size)
+            counts[i] = k
+            j = i - 1  # the drugs joined to this one share its count
+            while j >= 0 and counts[j] is None and _JOINED.match(sent.text[drugs[j].end - sent.start: drugs[j + 1].start - sent.start]):
+                counts[j] = k
+                j -= 1
+    for i, d in enumerate(drugs):
+        if counts[i] is not None:
+            continue
+        lo = drugs[i - 1].end - sent.start if i > 0 else 0
+        before = sent.text[lo: d.start - sent.start]
+        m = _ELLIPSIS.search(before) or _COUNT_BEFORE.search(before)
+        if m:
+            counts[i] = _count(m.group("k"), size)
+        elif i > 0 and counts[i - 1] is not None and _JOINED.match(before):
+            counts[i] = counts[i - 1]  # "3 patients had received rituximab and cyclophosphamide"
+    for d, k in zip(drugs, counts):
+        if k is not None and 0 < k <= size and d.drug not in facts.drug_counts:
+            facts.drug_counts[d.drug] = k
+            facts.evidence[f"drug:{d.drug}"] = _evidence(sent, d.start - sent.start, d.end - sent.start)
+
+
+def _group_count(m: re.Match[str], size: int, *, rest_of: int | None = None) -> int | None:
+    g = m.groupdict()
+    if g.get("all_but"):
+        k = _count(g.get("k_but"))
+        return None if k is None else size - k
+    if g.get("all"):
+        return size
+    if g.get("none"):
+        return 0
+    if g.get("rest"):
+        return None if rest_of is None else size - rest_of
+    return _count(g.get("k"), size)
+
+
+def _outcomes(sent: Sentence, facts: SeriesFacts, size: int) -> None:
+    if facts.died is None:
+        m = _DIED.search(sent.text) or _DEATHS.search(sent.text)
+        if m:
+            k = _group_count(m, size)
+            if k is not None and 0 <= k <= size:
+                facts.died = k
+                facts.evidence["died"] = _evidence(sent, m.start(), m.end())
+    if facts.survived is None:
+        m = _SURVIVED.search(sent.text)
+        if m:
+            k = _group_count(m, size, rest_of=facts.died)
+            if k is not None and 0 <= k <= size:
+                facts.survived = k
+                facts.evidence["survived"] = _evidence(sent, m.start(), m.end())
+                if facts.died is None and m.groupdict().get("all"):
+                    facts.died = 0
+
+
+def _summary(m: re.Match[str]) -> Summary:
+    def val(name: str) -> float | None:
+        v = m.group(name)
+        return None if v is None else float(v.replace(",", "."))
+
+    kind = "mean" if m.group("kind").lower() in ("mean", "average") else "median"
+    return Summary(median=val("value"), low=val("lo"), high=val("hi"), kind=kind)  # type: ignore[arg-type]
+
+
+def _in_months(summary: Summary, unit: str | None) -> Summary:
+    per = _MONTHS_PER.get((unit or "m").lower()[0], 1.0)
+
+    def conv(v: float | None) -> float | None:
+        return None if v is None else round(v * per, 1)
+
+    return Summary(median=conv(summary.median), low=conv(summary.low), high=conv(summary.high), kind=summary.kind)
+
+
+def _summaries(sent: Sentence, facts: SeriesFacts) -> None:
+    """Medians (or means) with ranges, assigned by what the words before them measure."""
+    for m in _MEDIAN.finditer(sent.text):
+        lead = sent.text[max(0, m.start() - 40): m.start("value")]
+        unit = m.group("unit") or m.group("unit2")
+        if _CD4.search(lead) and facts.cd4_per_ul is None:
+            facts.cd4_per_ul = _summary(m)
+            facts.evidence["cd4_per_ul"] = _evidence(sent, m.start(), m.end())
+        elif _AGE.search(lead) and facts.age_years is None:
+            s = _summary(m)
+            if unit and unit.lower().startswith("m"):
+                s = Summary(*(None if v is None else round(v / 12, 2) for v in (s.median, s.low, s.high)), kind=s.kind)
+            facts.age_years = s
+            facts.evidence["age_years"] = _evidence(sent, m.start(), m.end())
+        elif _OUTCOME_TIME.search(sent.text[max(0, m.start() - 80): m.end()]) and unit \
+                and facts.months_to_outcome is None and not _AGE.search(lead):
+            facts.months_to_outcome = _in_months(_summary(m), unit)
+            facts.evidence["months_to_outcome"] = _evidence(sent, m.start(), m.end())
+
+
+def _sex(sent: Sentence, facts: SeriesFacts, size: int) -> None:
+    if facts.sex:
+        return
+    m = _ALL_SEX.search(sent.text)
+    if m:
+        word = (m.group("sex") or m.group("sex2")).lower()
+        facts.sex = {"male": size, "female": 0} if word in _MALE else {"male": 0, "female": size}
+        facts.evidence["sex"] = _evidence(sent, m.start(), m.end())
+        return
+    m = _SEX_RATIO.search(sent.text)
+    if m:
+        facts.sex = {"male": int(m.group("m")), "female": int(m.group("f"))}
+        facts.evidence["sex"] = _evidence(sent, m.start(), m.end())
+        return
+    found: dict[str, int] = {}
+    spans = []
+    for m in _SEX_COUNT.finditer(sent.text):
+        k = _count(m.group("k"))
+        if k is not None and k <= size:
+            found.setdefault("male" if m.group("sex").lower() in _MALE else "female", k)
+            spans.append(m)
+    if found:
+        if len(found) == 1:  # "seven were female": the rest are the other sex
+            (only, k), = found.items()
+            found["female" if only == "male" else "male"] = size - k
+        if sum(found.values()) == size:
+            facts.sex = found
+            facts.evidence["sex"] = _evidence(sent, spans[0].start(), spans[-1].end())
