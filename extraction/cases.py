@@ -213,16 +213,28 @@ def _patient_starts(sents: list[Span], by_sent: dict[int, list[Span]]) -> list[i
     return starts
 
 
+_SUMMARY = re.compile(r"\b(?:we (?:report|describe|present)|here(?:in)?,? we|this (?:case|report)|case of|"
+                      r"a case|(?:is|was) reported)\b", re.IGNORECASE)
+
+
 def _diagnosis_sentence(sents: list[Span], by_sent: dict[int, list[Span]]) -> int:
-    """Index of the first narrative sentence that reports PML; drugs before it are exposures."""
-    first_pml = None
+    """Index of the narrative sentence that reports the PML diagnosis; drugs before it are exposures.
+
+    An abstract often opens with its summary ("We report PML in a woman with CVID treated with
+    rituximab") and only then tells the story: a summary sentence is the diagnosis only when the
+    story never reports it.
+    """
+    first_pml = summary = None
     for i, sent in enumerate(sents[1:], start=1):
         if any(s.label_ == "PML" and not s._.negated for s in by_sent.get(i, [])):
             if first_pml is None:
                 first_pml = i
             if _DIAGNOSIS_CUE.search(sent.text) and not _GENERIC.search(sent.text):
-                return i
-    return first_pml if first_pml is not None else len(sents)
+                if not _SUMMARY.search(sent.text):
+                    return i
+                summary = i if summary is None else summary
+    found = summary if summary is not None else first_pml
+    return found if found is not None else len(sents)
 
 
 def _patient(index: int, doc: Doc, sents: list[Span], by_sent: dict[int, list[Span]], lex: Lexicons,
@@ -299,9 +311,11 @@ def _drug_use(span: Span, sent: Span, lex: Lexicons, *, before: bool,
     lo = max(sent.start_char, span.start_char - _ROLE_WINDOW)
     hi = min(sent.end_char, span.end_char + _ROLE_WINDOW)
     doc_text = _doc_text(span.doc)
+    model = span._.pml_role if Span.has_extension("pml_role") else None
     ctx = RoleContext(sentence=doc_text[lo:hi], mention_start=span.start_char - lo, mention_end=span.end_char - lo,
                       before_diagnosis=before, classes=classes,
-                      previous=(previous[0] - lo, previous[1]) if previous and previous[0] >= lo else None)
+                      previous=(previous[0] - lo, previous[1]) if previous and previous[0] >= lo else None,
+                      model=model)
     return DrugUse(drug=key, is_class=is_class, role=classify_role(ctx), entity=entity_from_span(span))
 
 

@@ -1,15 +1,24 @@
 """Drug role: given before PML (exposure), given for PML (treatment), or neither (other).
 
-One mention is decided by the first rule that speaks, most specific first:
+One mention is decided by the first signal that speaks, most specific first:
 
-1. the purpose stated after it in its clause ("for arthritis", "as prophylaxis" -> exposure;
-   "for PML" -> treatment);
-2. what happens to it, right after it ("was discontinued" -> exposure, "was started",
-   "without response" -> treatment);
-3. the nearest cue before it in its clause ("had received", "after" -> exposure;
-   "was treated with" -> treatment);
-4. where the sentence stands: before the first sentence reporting PML -> exposure, after it
-   -> treatment (routine immunoglobulin replacement -> other).
+1. the purpose stated after it in its clause ("for PML" -> treatment; "for arthritis", "as
+   prophylaxis", "in the year before PML onset" -> given before PML: exposure, or ``other`` when
+   the sentence comes after the diagnosis: a drug for another condition after PML);
+2. what happens to it, right after it ("was discontinued" -> exposure; "was started" ->
+   treatment once PML is known);
+3. a list shares its role ("rituximab and azathioprine");
+4. the trained pair model (:mod:`extraction.drug_roles`), when the sentence names PML and the
+   model is confident about the (drug, PML) pair;
+5. the nearest unambiguous cue before it in its clause ("had received", "history of", "after",
+   "following treatment with" -> exposure; "for PML", "salvage", "despite" -> treatment);
+6. drug classes given almost only for PML (mefloquine, cidofovir, IL-7, checkpoint inhibitors);
+7. where the sentence stands in the story: before the sentence that reports the PML diagnosis
+   -> exposure, after it -> treatment.
+
+Therapy-history verbs ("was treated with", "received", "therapy with", "was given") say nothing
+of the timing on their own: case reports use them for the drugs that preceded PML as much as for
+its treatment, so they leave the decision to the story's order (7).
 
 A patient's drug then takes the majority role of its narrative mentions (the title only
 counts when nothing else mentions the drug), see :func:`resolve_role`.
@@ -19,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from extraction.records import Role
@@ -29,8 +38,12 @@ _DURATION = r"(?:(?:\w+[\s-]){0,3}(?:days?|weeks?|months?|years?|doses?|cycles?|
 _STOP = r"(?!\b(?:and|then|but)\s+\w+ed\b)"  # the clause moves on to another verb ("and referred for")
 _PURPOSE = re.compile(
     rf"^(?:{_STOP}.){{0,60}}?\b(?:(?P<treat>for|against|to treat|to control) {_PML}|"
-    rf"(?P<expose>(?:for|against) (?!{_PML}|{_DURATION})\w|as (?:prophylaxis|maintenance|conditioning|"
-    r"immunosuppression|premedication|part of (?:the )?conditioning)|during conditioning))",
+    rf"(?P<before>(?:in the (?:\w+ )?(?:years?|months?|weeks?) )?(?:before|prior to|preceding) (?:the )?"
+    rf"(?:(?:onset|diagnosis|development|presentation|appearance) of )?{_PML})|"
+    rf"(?P<expose>(?:for|against) (?!{_PML}|{_DURATION}|(?:the )?(?:IRIS|immune reconstitution))\w)|"
+    r"(?P<regimen>as (?:prophylaxis|maintenance|conditioning|immunosuppression|premedication|part of (?:the )?"
+    r"conditioning)|during conditioning)|"
+    r"(?P<iris>(?:for|against|to (?:treat|control|prevent)) (?:the )?(?:IRIS|immune reconstitution)))",
     re.IGNORECASE | re.DOTALL)
 _POST_EXPOSURE = re.compile(
     r"^[\w\s,()-]{0,40}?\b(?:was|were|had been) (?:then |subsequently |rapidly |gradually |promptly |also )?"
@@ -44,19 +57,28 @@ _POST_TREATMENT = re.compile(
     re.IGNORECASE)
 _MODIFIERS = (r"(?:(?:high|low)[- ]dose|recombinant|human|oral|intravenous|intermittent|subcutaneous|pulsed?|"
               r"weekly|monthly|daily|a tapering course of|a course of|the|an?|\d+ mg(?:/kg)?)")
-# Cues right before the mention (modifiers aside): "after rituximab", "following alemtuzumab".
-_ADJACENT_EXPOSURE = re.compile(rf"\b(?:after|following|post)\s+(?:{_MODIFIERS}\s+)*$", re.IGNORECASE)
+# Cues right before the mention (modifiers aside): "after rituximab", "following alemtuzumab",
+# "after 24 months of natalizumab", "following treatment with fludarabine", "after six cycles of".
+_ADJACENT_EXPOSURE = re.compile(
+    rf"\b(?:after|following|post|since)\s+(?:(?:{_MODIFIERS}|\w+[\s-](?:days?|weeks?|months?|years?|doses?|cycles?|"
+    r"courses?|infusions?)(?: of)?|(?:treatment|therapy|exposure|use|induction|courses?|cycles?) (?:with|of))\s+)*$",
+    re.IGNORECASE)
 _PRE_EXPOSURE = re.compile(
-    r"\b(?:prior|previous(?:ly)?|history of|had (?:previously )?(?:been )?(?:received|treated with|given|receiving|"
+    r"\b(?:prior|previous(?:ly)?|history of|formerly|earlier|(?:years?|months?) (?:earlier|before|previously)|"
+    r"long[- ]standing|long[- ]term|had (?:previously )?(?:been )?(?:received|treated with|given|receiving|"
     r"started on|on)|had undergone|maintained on|maintenance|long[- ]term|chronic(?:ally)?|"
     r"exposure to|exposed to|while (?:on|receiving|taking|still taking)|still taking|refractory to|resistant to|"
     r"conditioning|on (?:long-term )?(?:therapy|treatment) with|receiving|taking)\b",
     re.IGNORECASE)
 _PRE_TREATMENT = re.compile(
-    r"\b(?:treated (?:\w+ )?with|treatment (?:with|included|consisted of)|therapy with|trial of|salvage|"
-    r"(?:was |were )?(?:started|initiated|commenced|began) on|(?<!had )(?<!been )received|underwent|was given|"
-    r"were given|add(?:ed|ition of)|despite)\b",
+    rf"\b(?:(?:{_PML}) (?:was|were) (?:treated|managed) with|treatment (?:of|for) {_PML}\b[^,;]*|trial of|salvage|"
+    r"add(?:ed|ition of)|despite|attempted|empiric(?:al)?(?:ly)?|off-label)\b",
     re.IGNORECASE)
+# Verbs of therapy that say nothing of the timing: the story's order decides (see the module doc).
+_PRE_AMBIGUOUS = re.compile(
+    r"\b(?:treated (?:\w+ )?with|treatment (?:with|included|consisted of)|therapy with|"
+    r"(?:was |were )?(?:started|initiated|commenced|began) on|(?<!had )(?<!been )received|underwent|was given|"
+    r"were given)\b", re.IGNORECASE)
 _CONNECTOR = re.compile(
     rf"^[\s,]*(?:(?:and|or|plus|together with|along with|as well as|combined with|with|then)\b[\s,]*)+"
     rf"(?:{_MODIFIERS}\s+)*$|^\s*(?:,|/)\s*(?:{_MODIFIERS}\s+)*$",
@@ -76,9 +98,14 @@ class RoleContext:
     sentence: str  # the sentence text
     mention_start: int  # offsets of the mention within the sentence
     mention_end: int
-    before_diagnosis: bool  # the sentence precedes the first sentence reporting PML
+    before_diagnosis: bool  # the sentence precedes the sentence reporting the PML diagnosis
     classes: frozenset[str]
     previous: tuple[int, Role] | None = None  # end offset and role of the drug mentioned just before
+    # the pair model's probabilities for (this drug, the PML mention of the sentence), if it names PML
+    model: Mapping[str, float] | None = None
+
+
+MODEL_CONFIDENCE = 0.8  # the pair model decides when its top role is at least this probable
 
 
 def classify_role(ctx: RoleContext) -> Role:
@@ -86,21 +113,33 @@ def classify_role(ctx: RoleContext) -> Role:
     after = s[ctx.mention_end:]
     end = _CLAUSE_END.search(after)
     clause_after = after[: end.start()] if end else after
-    purpose = _PURPOSE.search(clause_after)
-    if purpose:
-        return "treatment" if purpose.group("treat") else "exposure"
-    if _POST_EXPOSURE.search(clause_after):
-        return "exposure"
-    if _POST_TREATMENT.search(clause_after):
-        return "treatment"
     before = s[: ctx.mention_start]
-    if ctx.previous is not None and _CONNECTOR.search(before[ctx.previous[0]:]):
-        return ctx.previous[1]  # "rituximab and azathioprine": a list shares its role
-    if _ADJACENT_EXPOSURE.search(before):
-        return "exposure"
     starts = [m.end() for m in _CLAUSE_START.finditer(before)]
     clause_before = before[starts[-1]:] if starts else before
     cue = _last_cue(clause_before)
+    purpose = _PURPOSE.search(clause_after)
+    if purpose:
+        if purpose.group("treat"):
+            return "treatment"
+        if purpose.group("before") or purpose.group("regimen"):
+            return "exposure"  # immunosuppression named as such is what precedes PML
+        if purpose.group("iris"):
+            return "other"
+        # for another condition: before PML, or told as history ("had received X for lupus")
+        history = ctx.before_diagnosis or cue == "exposure" or _ADJACENT_EXPOSURE.search(before)
+        return "exposure" if history else "other"
+    if _POST_EXPOSURE.search(clause_after):
+        return "exposure"
+    if _POST_TREATMENT.search(clause_after) and (not ctx.before_diagnosis or ctx.model is not None):
+        return "treatment"
+    if ctx.previous is not None and _CONNECTOR.search(before[ctx.previous[0]:]):
+        return ctx.previous[1]  # "rituximab and azathioprine": a list shares its role
+    if ctx.model is not None:
+        role, p = max(ctx.model.items(), key=lambda kv: kv[1])
+        if p >= MODEL_CONFIDENCE and role in ("exposure", "treatment"):
+            return role  # type: ignore[return-value]
+    if _ADJACENT_EXPOSURE.search(before):
+        return "exposure"
     if cue is not None:
         return cue
     if ctx.classes & OTHER_CLASSES:
