@@ -119,7 +119,7 @@ def assemble_patients(doc: Doc, article: Article, lex: Lexicons) -> tuple[CaseLa
         return layout, []
     pubtypes = set(article.publication_types)
     ages = [f for f in facts if f.label_ == "AGE"]
-    counts = [f for f in facts if f.label_ == "PATIENT_COUNT"]
+    counts = [f for f in facts if f.label_ == "PATIENT_COUNT" and not _from_literature(f)]
     is_review = bool(pubtypes & {"Review", "Systematic Review", "Meta-Analysis"})
     case_cue = bool(_CASE_CUE.search(_doc_text(doc)))
     series_cue = bool(_SERIES_CUE.search(_doc_text(doc)))
@@ -193,6 +193,18 @@ def mesh_support(patient: Patient, article: Article) -> list[str]:
         support.append("outcome")
     support += [f"drug:{u.drug}" for u in patient.drugs if u.drug in mesh and not u.entity.negated]
     return support
+
+
+_LITERATURE = re.compile(r"\b(?:previous(?:ly)?|published|literature|reviewed|review of|reported (?:cases|patients)|"
+                         r"meta-analys\w*)\b", re.IGNORECASE)
+
+
+def _from_literature(count: Span) -> bool:
+    """A count of patients from earlier publications ("23 previously published patients", "a review
+    of 40 cases from the literature") is not the size of the abstract's own series."""
+    sent = sentence_of(count)
+    lo, hi = count.start_char - sent.start_char, count.end_char - sent.start_char
+    return bool(_LITERATURE.search(sent.text[max(0, lo - 25): hi + 40]))
 
 
 def _first_case_sentence(sents: list[Span], by_sent: dict[int, list[Span]]) -> int:

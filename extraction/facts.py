@@ -78,7 +78,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "IRIS": re.compile(r"\bimmune reconstitution inflammatory syndrome\b|\bIRIS\b"),
     # "two brothers", "three patients", "11 patients"
     "PATIENT_COUNT": re.compile(
-        rf"\b{_NUM}\s+(?:(?:unrelated|related|consecutive|additional|male|female|pediatric|paediatric|"
+        rf"\b{_NUM}\s+(?:(?:unrelated|related|consecutive|additional|new|male|female|pediatric|paediatric|"
         r"adult|young|family)\s+)*(?P<who>patients|cases|brothers|sisters|siblings|children|adults|men|women|boys|girls|members)\b",
         re.IGNORECASE),
 }

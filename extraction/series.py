@@ -74,7 +74,7 @@ _ALL_SEX = re.compile(
     r"(?P<sex>male|female|men|women|boys|girls)|all\s+(?P<sex2>male|female)\b(?:\s+patients)?)",
     re.IGNORECASE)
 _SEX_COUNT = re.compile(
-    rf"\b{_K}{_PCT}\s+(?:were\s+)?(?P<sex>males?|females?|men|women|boys|girls)\b", re.IGNORECASE)
+    rf"\b{_K}{_PCT}\s+(?P<were>(?:patients\s+)?were\s+)?(?P<sex>males?|females?|men|women|boys|girls)\b", re.IGNORECASE)
 _SEX_RATIO = re.compile(
     r"\b(?:male\s*(?::|/|to)\s*female|M\s*(?::|/)\s*F)(?:\s+ratio)?(?:\s+(?:of|was|=))?\s*(?P<m>\d+)\s*(?::|/)\s*(?P<f>\d+)",
     re.IGNORECASE)
@@ -266,7 +266,7 @@ def _sex(sent: Sentence, facts: SeriesFacts, size: int) -> None:
             found.setdefault("male" if m.group("sex").lower() in _MALE else "female", k)
             spans.append(m)
     if found:
-        if len(found) == 1:  # "seven were female": the rest are the other sex
+        if len(found) == 1 and spans[0].group("were"):  # "seven were female": the rest are the other sex
             (only, k), = found.items()
             found["female" if only == "male" else "male"] = size - k
         if sum(found.values()) == size:
