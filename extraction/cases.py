@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from spacy.tokens import Doc, Span
 
 from extraction.components import sentence_table
-from extraction.facts import JC_VIRUS, months_in, parse_value
+from extraction.facts import JC_VIRUS, NUMBER, months_in, number, parse_value
 from extraction.lexicons import Lexicons
 from extraction.records import DrugUse, Entity, Evidence, Patient, Role
 from extraction.series import DrugMention, Sentence, series_facts
@@ -22,7 +22,7 @@ from extraction.roles import RoleContext, classify_role, resolve_role
 from ingest.records import Article
 
 _CASE_CUE = re.compile(
-    r"\b(?:we (?:report|describe|present)|here(?:in)?,? we (?:report|describe|present)|case of|"
+    r"\b(?:we (?:report|describe|present|treated|saw|managed|cared for)|cases? of|here(?:in)?,? we (?:report|describe|present)|case of|"
     r"a case|case report|(?:this|our) patient|the patient)\b", re.IGNORECASE)
 _SERIES_CUE = re.compile(
     r"\b(?:we (?:reviewed|identified|analy[sz]ed|retrospectively|studied|collected)|retrospective|"
@@ -39,7 +39,7 @@ _PATIENT_START = re.compile(
     r"\b(?:the (?:first|second|third|elder|older|younger|index|other)|patient\s*(?:[1-9]|one|two|three)|"
     r"case\s*(?:[1-9]|one|two|three)|his (?:younger|older|elder) (?:brother|sister)|"
     r"her (?:younger|older|elder) (?:brother|sister))\b", re.IGNORECASE)
-_GROUP_WORDS = {"patients", "cases", "children", "adults", "men", "women", "boys", "girls"}
+_GROUP_WORDS = {"patients", "pts", "cases", "children", "adults", "men", "women", "boys", "girls"}
 _MAX_DESCRIBED = 10  # more "patient introductions" than this is not a case report's layout
 _SIBLING_WORDS = {"brothers", "sisters", "siblings", "members"}
 
@@ -132,7 +132,7 @@ def assemble_patients(doc: Doc, article: Article, lex: Lexicons) -> tuple[CaseLa
     group_sizes = [int(parse_value("PATIENT_COUNT", c.text) or 0) for c in counts]
     who = [c.text.split()[-1].lower() for c in counts]
     n_described = len({sent_of(a) for a in ages})
-    cohort = next((n for n, w in zip(group_sizes, who) if n >= 3 and w in _GROUP_WORDS), 0)
+    cohort = _cohort_size(counts, group_sizes, who, pml)
     if cohort and n_described < cohort and (series_cue or not ages):
         layout.is_case = True
         layout.cohort_size = cohort
@@ -195,6 +195,52 @@ def mesh_support(patient: Patient, article: Article) -> list[str]:
     return support
 
 
+_DENOMINATOR = re.compile(r"\b(?:registry|registered|database|cent(?:re|er)s?|screened|followed(?: up)?|enrolled|transplanted|"
+                          r"cohort of|population|among|out of|of whom|in our (?:clinic|institution|hospital))\b",
+                          re.IGNORECASE)
+
+
+def _cohort_size(counts: list[Span], sizes: list[int], who: list[str], pml: list[Span]) -> int:
+    """The size of the series: the patients with PML, not the population they came from. The
+    first count of patients in the text, except one said of a registry, a centre or a
+    denominator when a smaller count exists; "of 412 patients in the registry, 7 developed PML"
+    is 7 (a count whose verb is developing PML)."""
+    cands = [(n, c.start_char, sentence_of(c)) for n, w, c in zip(sizes, who, counts) if n >= 3 and w in _GROUP_WORDS]
+    developing: set[tuple[int, int]] = set()
+    for sent in {sentence_of(f).start: sentence_of(f) for f in pml}.values():
+        for m in _DEVELOPED_PML.finditer(sent.text):
+            n = int(number(m.group("k") or m.group("k2")) or 0)
+            if n >= 2:
+                cands.append((n, sent.start_char + m.start(), sent))
+                developing.add((n, sent.start_char + m.start()))
+    if not cands:
+        return 0
+    cands.sort(key=lambda c: c[1])
+
+    developed = [(n, at, sent) for n, at, sent in cands if (n, at) in developing]
+
+    def denominator(n: int, at: int, sent: Span) -> bool:
+        """Said of a registry or centre, or followed in its sentence by a smaller count of
+        patients who developed PML ("of 412 children transplanted, 7 developed PML")."""
+        if (n, at) in developing:
+            return False
+        lo = at - sent.start_char
+        return bool(_DENOMINATOR.search(sent.text[max(0, lo - 30): lo + 60])) or any(
+            d_sent.start == sent.start and d_at > at and d_n < n for d_n, d_at, d_sent in developed)
+
+    smallest = min(n for n, _, _ in cands)
+    kept = [c for c in cands if not (denominator(*c) and c[0] > smallest)] or cands
+    return kept[0][0]
+
+
+_PCT = r"(?:\(\s*\d+(?:\.\d+)?\s*%\s*\)\s+)?"
+_DEVELOPED_PML = re.compile(
+    rf"\b(?P<k>{NUMBER})\s+(?:of\s+(?:the\s+|them\s+|these\s+)?(?:{NUMBER})\s+)?(?:\w+\s+)?{_PCT}(?:of them\s+)?"
+    r"(?:developed|had|were diagnosed with|presented with)\s+(?:\w+\s+){0,2}?(?:PML|progressive multifocal)"
+    rf"|\b(?:identified|found|diagnosed|describe|report)\s+(?P<k2>{NUMBER})\s+(?:\w+\s+)?(?:with|who developed)\s+"
+    r"(?:\w+\s+){0,2}?(?:PML|progressive multifocal)", re.IGNORECASE)
+
+
 _LITERATURE = re.compile(r"\b(?:previous(?:ly)?|published|literature|reviewed|review of|reported (?:cases|patients)|"
                          r"meta-analys\w*)\b", re.IGNORECASE)
 
@@ -215,29 +261,39 @@ def _first_case_sentence(sents: list[Span], by_sent: dict[int, list[Span]]) -> i
 
 
 def _patient_starts(sents: list[Span], by_sent: dict[int, list[Span]]) -> list[int]:
-    """Sentences that introduce a patient: an age ("a 9-year-old boy") or an ordinal cue."""
-    starts = []
+    """Sentences that introduce a patient: an age ("a 9-year-old boy") or an ordinal cue.
+
+    A heading and the sentence right after it ("Case 1." then "M, 12 y, XLA") introduce one
+    patient, not two.
+    """
+    starts: list[int] = []
     for i, sent in enumerate(sents):
         has_age = any(s.label_ == "AGE" for s in by_sent.get(i, []))
         if has_age or (i > 0 and _PATIENT_START.search(sent.text)):
-            if not starts or starts[-1] != i:
+            if not starts or (starts[-1] != i and not (starts[-1] == i - 1 and _HEADING.fullmatch(sents[i - 1].text))):
                 starts.append(i)
     return starts
+
+
+_HEADING = re.compile(r"\s*(?:case|patient)\s*(?:\d+|one|two|three|four|[IVX]+)\s*[.:]?\s*", re.IGNORECASE)
 
 
 _SUMMARY = re.compile(r"\b(?:we (?:report|describe|present)|here(?:in)?,? we|this (?:case|report)|case of|"
                       r"a case|(?:is|was) reported)\b", re.IGNORECASE)
 
 
-def _diagnosis_sentence(sents: list[Span], by_sent: dict[int, list[Span]]) -> int:
+def _diagnosis_sentence(sents: list[Span], by_sent: dict[int, list[Span]], within: range | None = None) -> int:
     """Index of the narrative sentence that reports the PML diagnosis; drugs before it are exposures.
 
     An abstract often opens with its summary ("We report PML in a woman with CVID treated with
     rituximab") and only then tells the story: a summary sentence is the diagnosis only when the
-    story never reports it.
+    story never reports it. ``within``: a patient's own sentences, when the abstract tells
+    several stories one after the other (each has its own diagnosis).
     """
     first_pml = summary = None
     for i, sent in enumerate(sents[1:], start=1):
+        if within is not None and i not in within:
+            continue
         if any(s.label_ == "PML" and not s._.negated for s in by_sent.get(i, [])):
             if first_pml is None:
                 first_pml = i
@@ -263,6 +319,9 @@ def _patient(index: int, doc: Doc, sents: list[Span], by_sent: dict[int, list[Sp
     if any(d.id not in _UMBRELLA for d in patient.defects):
         patient.defects = [d for d in patient.defects if d.id not in _UMBRELLA]
     drug_scope = scope if single else list(own) + [i for i in shared if i > 0]
+    if not single:
+        own_diagnosis = _diagnosis_sentence(sents, by_sent, own)
+        diagnosis_at = own_diagnosis if own_diagnosis < len(sents) else own.stop
     patient.drugs = _drug_uses(sents, by_sent, drug_scope, lex, diagnosis_at)
     _patient_facts(patient, own_spans or spans)
     patient.jcv_detection = _jcv_detection(sents, [i for i in own if i > 0] or [i for i in scope if i > 0])
@@ -289,7 +348,9 @@ def _drug_uses(sents: list[Span], by_sent: dict[int, list[Span]], scope: list[in
         role = resolve_role([(u.role, in_title) for u, in_title in group])
         first = next((u for u, in_title in group if u.role == role and not in_title), group[0][0])
         uses.append(DrugUse(drug=first.drug, is_class=first.is_class, role=role, entity=first.entity))
-    return uses
+    # a class named beside its members ("JAK inhibitor-associated PML ... ruxolitinib") is those members
+    named = {c for u in uses if not u.is_class and (d := lex.drugs.get(u.drug)) for c in d.classes}
+    return [u for u in uses if not (u.is_class and u.drug in named)]
 
 
 def _add_defects_and_genes(patient: Patient, spans: list[Span], lex: Lexicons) -> None:
@@ -525,10 +586,11 @@ def _months_to(event: Span, sents: list[Span], scope: list[int]) -> float | None
 def _cohort_patient(doc: Doc, sents: list[Span], by_sent: dict[int, list[Span]], lex: Lexicons, size: int) -> Patient:
     """One record for a series: shared defect, the drugs with their roles, the group facts."""
     patient = Patient(index=0, cohort_size=size)
-    diagnosis_at = _diagnosis_sentence(sents, by_sent)
     for i in range(len(sents)):
         _add_defects_and_genes(patient, by_sent.get(i, []), lex)
-    patient.drugs = _drug_uses(sents, by_sent, list(range(len(sents))), lex, diagnosis_at)
+    # a series tells no one story: its sentences are not in the order of any patient's course, so
+    # no drug is a treatment by its position; cues, purposes and drug classes decide
+    patient.drugs = _drug_uses(sents, by_sent, list(range(len(sents))), lex, len(sents))
     table = [Sentence(text=sent.text, start=sent.start_char, drugs=tuple(
         DrugMention(span.kb_id_, span.start_char, span.end_char) for span in by_sent.get(i, [])
         if span.label_ in ("DRUG", "DRUG_CLASS") and span.kb_id_ and not span._.negated)) for i, sent in enumerate(sents)]

@@ -21,8 +21,8 @@ _WORDNUMBERS = {
 NUMBER = r"\d{1,3}(?:\.\d+)?|" + "|".join(sorted(_WORDNUMBERS, key=len, reverse=True))
 _NUM = rf"(?P<num>{NUMBER})"
 _DASH = r"[-\u2010-\u2013 ]"
-_UNIT = r"(?P<unit>day|week|month|year)s?"
-_UNIT2 = r"(?P<unit2>day|week|month|year)s?"
+_UNIT = r"(?P<unit>day|week|month|year|mo|wk|yr)s?\b"
+_UNIT2 = r"(?P<unit2>day|week|month|year|mo|wk|yr)s?\b"
 
 _RANGE_DASH = r"(?:-|\u2010|\u2011|\u2012|\u2013|\u2014|to)"
 _CD4_WORDS = (r"\bCD4(?!\d)\+?(?:\s*\+)?(?:[\s-]*T)?(?:[\s-]*(?:cell|lymphocyte)s?)?"
@@ -35,20 +35,26 @@ JC_VIRUS = r"\bJC\s?(?:poly[o]?mavirus|virus)\b|\bJCP?yV\b|\bJCV\b"
 
 PATTERNS: dict[str, re.Pattern[str]] = {
     # "a 34-year-old man", "a 15-month-old girl", "aged 7 years"
+    # telegraphic notes: "M, 12 y", "22 y/o F" (the sex letter next to it says it is an age)
     "AGE": re.compile(
-        rf"\b{_NUM}{_DASH}{_UNIT}{_DASH}old\b|\baged\s+(?P<num2>{NUMBER})\s+{_UNIT2}\b", re.IGNORECASE),
+        rf"\b{_NUM}{_DASH}{_UNIT}{_DASH}old\b|\baged\s+(?P<num2>{NUMBER})(?:\s+{_UNIT2})?\b(?!\s*(?:and|-|to)\s*\d)"
+        r"|(?-i:\b[MF]),\s*(?P<num3>\d{1,3})\s*(?:y|yo|y/o|yrs?|years?)\b|\b(?P<num4>\d{1,3})\s*(?:y/o|yo)\s+(?-i:[MF]\b)",
+        re.IGNORECASE),
     # "a 44-year-old woman": an age that introduces a person, the cue for a new patient
     "INTRO": re.compile(
         rf"\b{_NUM}{_DASH}{_UNIT}{_DASH}old\s+(?:\w+\s+){{0,2}}?(?:man|woman|boy|girl|male|female|gentleman|lady|infant|"
         r"child|patient|son|daughter|brother|sister)\b", re.IGNORECASE),
     "SEX": re.compile(
         r"\b(?P<sex>man|woman|boy|girl|male|female|gentleman|lady|son|daughter|brothers?|sisters?|"
-        r"mother|father|husband|wife)\b", re.IGNORECASE),
+        r"mother|father|husband|wife)\b"
+        r"|(?-i:\b(?P<abbr>[MF])),\s*\d{1,3}\s*(?:y|yo|y/o|yrs?|years?)\b|\b\d{1,3}\s*(?:y/o|yo)\s+(?-i:(?P<abbr2>[MF])\b)",
+        re.IGNORECASE),
     # "CD4+ T-cell count of 112 cells/µL", "CD4 count 45/mm3", "CD4 cells: 80 /µl", "CD4+ T-cell count
     # decreased to 68/µL", "CD4 lymphopenia (140/µL)", "0.09 x 10^9/L CD4+ cells", "180-150 CD4+ cells/µL"
     "CD4": re.compile(
         rf"{_CD4_WORDS}(?:\s*[:=(,]|\s+(?:was|were|of|at|that|the|time|diagnosis|presentation|admission|baseline|initially|then|"
-        r"had|has|fallen|dropped|decreased|declined|to|remained|below|only|approximately|about|around|"
+        r"had|has|fallen|dropped|decreased|declined|to|remained|below|only|approximately|about|around|low|reduced|"
+        r"markedly|severely|depressed|very|"
         r"lymphopenia|lymphocytopenia|count|counts))*\s*"
         rf"{_CD4_VALUE}"
         rf"|(?P<num_b>\d+(?:[.,]\d+)?)(?:\s*{_RANGE_DASH}\s*\d+(?:[.,]\d+)?)?\s*(?P<unit_b>x\s*10\s*\^?\s*\(?[69]\)?\s*/\s*L\s+)?"
@@ -79,7 +85,8 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     # "two brothers", "three patients", "11 patients"
     "PATIENT_COUNT": re.compile(
         rf"\b{_NUM}\s+(?:(?:unrelated|related|consecutive|additional|new|male|female|pediatric|paediatric|"
-        r"adult|young|family)\s+)*(?P<who>patients|cases|brothers|sisters|siblings|children|adults|men|women|boys|girls|members)\b",
+        r"adult|young|family)\s+|(?!(?:of|with|and|in|were|had|patients|cases)\b)(?-i:[A-Z])[\w-]*\s+){0,2}"
+        r"(?P<who>patients|pts|cases|brothers|sisters|siblings|children|adults|men|women|boys|girls|members)\b",
         re.IGNORECASE),
 }
 # "8 months after", "after 3 months", "at 2-year follow-up", "within 6 weeks"
@@ -89,7 +96,8 @@ TIME = re.compile(
 
 _MALE = {"man", "boy", "male", "gentleman", "son", "brother", "brothers", "father", "husband"}
 _FEMALE = {"woman", "girl", "female", "lady", "daughter", "sister", "sisters", "mother", "wife"}
-_MONTHS_PER = {"day": 1 / 30.44, "week": 7 / 30.44, "month": 1.0, "year": 12.0}
+_MONTHS_PER = {"day": 1 / 30.44, "week": 7 / 30.44, "month": 1.0, "year": 12.0, "mo": 1.0, "wk": 7 / 30.44,
+               "yr": 12.0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,10 +133,13 @@ def parse_value(label: str, text: str) -> float | str | None:
         return None
     g = m.groupdict()
     if label == "AGE":
-        n = number(g.get("num") or g.get("num2"))
+        n = number(g.get("num") or g.get("num2") or g.get("num3") or g.get("num4"))
         unit = (g.get("unit") or g.get("unit2") or "year").lower()
         return None if n is None else round(n * _MONTHS_PER[unit] / 12.0, 2)
     if label == "SEX":
+        abbr = g.get("abbr") or g.get("abbr2")
+        if abbr:
+            return "male" if abbr == "M" else "female"
         word = (g.get("sex") or "").lower()
         return "male" if word in _MALE else "female" if word in _FEMALE else None
     if label == "CD4":

@@ -43,7 +43,8 @@ _PURPOSE = re.compile(
     rf"(?P<expose>(?:for|against) (?!{_PML}|{_DURATION}|(?:the )?(?:IRIS|immune reconstitution))\w)|"
     r"(?P<regimen>as (?:prophylaxis|maintenance|conditioning|immunosuppression|premedication|part of (?:the )?"
     r"conditioning)|during conditioning)|"
-    r"(?P<iris>(?:for|against|to (?:treat|control|prevent)) (?:the )?(?:IRIS|immune reconstitution)))",
+    r"(?P<iris_prevent>to prevent (?:the )?(?:IRIS|immune reconstitution))|"
+    r"(?P<iris>(?:for|against|to (?:treat|control)) (?:the )?(?:IRIS|immune reconstitution)))",
     re.IGNORECASE | re.DOTALL)
 _POST_EXPOSURE = re.compile(
     r"^[\w\s,()-]{0,40}?\b(?:was|were|had been) (?:then |subsequently |rapidly |gradually |promptly |also )?"
@@ -91,6 +92,9 @@ _CLAUSE_START = re.compile(r"[;:]|,\s*(?:and|but|whereas|while)\b|\bbut\b|\bwher
 TREATMENT_CLASSES = frozenset({"anti-jcv-candidate", "checkpoint-inhibitor", "cytokine"})
 # Classes that are routine care, neither a PML risk exposure nor a PML treatment by default.
 OTHER_CLASSES = frozenset({"immunoglobulin-replacement"})
+# Classes given for IRIS once PML is known: in a sentence about IRIS they treat the IRIS.
+IRIS_CLASSES = frozenset({"corticosteroid"})
+_IRIS = re.compile(r"\bIRIS\b|immune reconstitution", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,14 +121,19 @@ def classify_role(ctx: RoleContext) -> Role:
     starts = [m.end() for m in _CLAUSE_START.finditer(before)]
     clause_before = before[starts[-1]:] if starts else before
     cue = _last_cue(clause_before)
+    lead = _list_lead(before)
+    if cue is None and lead is not None:
+        cue = lead
     purpose = _PURPOSE.search(clause_after)
     if purpose:
         if purpose.group("treat"):
             return "treatment"
         if purpose.group("before") or purpose.group("regimen"):
             return "exposure"  # immunosuppression named as such is what precedes PML
+        if purpose.group("iris_prevent"):
+            return "treatment"  # maraviroc "to prevent IRIS" is part of the PML's management
         if purpose.group("iris"):
-            return "other"
+            return "other"  # the steroids for IRIS treat the inflammation, not the infection
         # for another condition: before PML, or told as history ("had received X for lupus")
         history = ctx.before_diagnosis or cue == "exposure" or _ADJACENT_EXPOSURE.search(before)
         return "exposure" if history else "other"
@@ -146,7 +155,27 @@ def classify_role(ctx: RoleContext) -> Role:
         return "other"
     if ctx.classes & TREATMENT_CLASSES:
         return "treatment"
+    if ctx.classes & IRIS_CLASSES and _IRIS.search(s):
+        return "other"  # "IRIS developed and was treated with methylprednisolone"
     return "exposure" if ctx.before_diagnosis else "treatment"
+
+
+_LIST_LEAD = re.compile(r"([^.;:]*):[^.;:]*$")
+
+
+def _list_lead(before: str) -> Role | None:
+    """The role a list's lead-in gives its items: "had received immunosuppression before PML:
+    cyclophosphamide in 5, rituximab in 3" (exposure); "treatment for PML: mefloquine" (treatment)."""
+    m = _LIST_LEAD.search(before)
+    if not m:
+        return None
+    lead = m.group(1)
+    if re.search(rf"\b(?:before|prior to|preceding) (?:the )?(?:(?:onset|diagnosis|development) of )?{_PML}", lead,
+                 re.IGNORECASE):
+        return "exposure"
+    if re.search(rf"\b(?:for|of) {_PML}", lead, re.IGNORECASE):
+        return "treatment"
+    return _last_cue(lead)
 
 
 def _last_cue(clause_before: str) -> Role | None:

@@ -24,7 +24,7 @@ def _k(name: str = "k") -> str:
 
 _K = _k()
 _PCT = r"(?:\s*\(\s*\d+(?:\.\d+)?\s*%\s*\))?"
-_OF_M = r"(?:\s*(?:of|/|out of)\s*(?:the\s+|these\s+)?\d+)?"
+_OF_M = rf"(?:\s*(?:of|/|out of)\s*(?:the\s+|these\s+)?(?:{NUMBER}))?"
 _WHO = r"(?:\s+(?:patients?|cases?|subjects?|individuals?|children|adults|men|women))?"
 _DASH = r"\s*(?:-|\u2010|\u2011|\u2012|\u2013|\u2014|to)\s*"
 _VALUE = r"(?<![\w.])\d+(?:[.,]\d+)?(?![\w+])"
@@ -41,13 +41,13 @@ _COUNT_AFTER = re.compile(
 # a count before the drug: "3 patients had received", "3 of 11 (27%) were treated with", "six had received"
 _COUNT_BEFORE = re.compile(
     rf"\b{_K}{_OF_M}{_PCT}{_WHO}\s+(?:had\s+)?(?:previously\s+|also\s+|all\s+)?"
-    r"(?:received|been\s+(?:treated|exposed|given)|were\s+(?:treated|exposed|receiving|given|on)|"
+    r"(?:received|been\s+(?:treated|exposed|given)|were\s+(?:treated|exposed|receiving|given|on|started\s+on|switched\s+to)|"
     r"had\s+been\s+(?:treated|exposed|given)|were\s+taking|took|used)(?:\s+with)?\s+(?:[\w-]+\s+){0,3}$",
     re.IGNORECASE)
 # a list that carries a count forward to the drug named just before: "X and Y in one patient each"
 _JOINED = re.compile(r"^\s*(?:,|and|or|,\s*and|\+|/|plus)\s*$", re.IGNORECASE)
 # "six had received rituximab and three cyclophosphamide": an ellipsis in a list of counts
-_ELLIPSIS = re.compile(rf"(?:\band|,)\s+{_K}{_WHO}\s+$", re.IGNORECASE)
+_ELLIPSIS = re.compile(rf"(?:\band|,)\s+{_K}{_OF_M}{_PCT}{_WHO}\s+$", re.IGNORECASE)
 
 _DIED = re.compile(
     rf"\b(?:(?P<all_but>all\s+but\s+{_k('k_but')}){_WHO}|(?P<all>all|every|both)(?:\s+(?:of\s+)?(?:the|these|our))?{_WHO}"
@@ -59,15 +59,22 @@ _SURVIVED = re.compile(
     rf"\b(?:(?P<all_but>all\s+but\s+{_k('k_but')}){_WHO}|(?P<all>all|every|both)(?:\s+(?:of\s+)?(?:the|these|our))?{_WHO}"
     rf"|(?P<none>none|no)(?:\s+(?:of\s+)?(?:the|these|our))?{_WHO}|{_K}{_OF_M}{_PCT}{_WHO}{_PCT}"
     r"|(?P<rest>the\s+(?:remaining|other|rest)(?:\s+\w+)?|the\s+others))"
-    r"(?:\s+(?:patients?|cases?))?\s+(?:\w+\s+){0,2}?(?:survived|were\s+alive|remain(?:ed)?\s+alive|are\s+alive|"
-    r"were\s+still\s+alive|were\s+survivors)\b",
+    r"(?:\s+(?:patients?|cases?))?\s+(?:\w+\s+){0,2}?(?:survived|(?:were\s+|are\s+|remain(?:ed)?\s+|still\s+)?alive|"
+    r"were\s+survivors)\b",
     re.IGNORECASE)
+# "the survivor underwent HSCT", "the two survivors": the survivors named as such
+_SURVIVORS = re.compile(rf"\bthe\s+(?:(?P<one>sole|only|single|one)\s+)?(?:{_k('k_s')}\s+)?survivors?\b", re.IGNORECASE)
 _OUTCOME_TIME = re.compile(r"\b(?:surviv\w*|death|died|follow[- ]up|outcome|fatal|mortality)\b", re.IGNORECASE)
 _MEDIAN = re.compile(
     rf"\b(?P<kind>median|mean|average)\b[^.;()]{{0,60}}?(?P<value>{_VALUE})\s*(?:{_UNIT}|{_OTHER_UNIT})?"
     rf"(?:\s*(?:\(|,|;)\s*(?:{_RANGE})\s*{_UNIT.replace('unit', 'unit2')}?\s*\)?)?",
     re.IGNORECASE)
 _AGE = re.compile(r"\b(?:age[sd]?|years? old)\b", re.IGNORECASE)
+# a range without a median ("CD4 counts ranged from 60 to 290 cells/µL"), or the two values of a
+# series of two ("aged 48 and 66 years", "CD4 counts were 85 and 130 cells/µL")
+_SPAN_ONLY = re.compile(
+    rf"\b(?:(?:ranged?|ranging)\s+(?:from\s+|between\s+)?|(?:were|of|aged)\s+)(?P<lo>{_VALUE})\s*"
+    rf"(?:-|\u2013|\u2014|to|and)\s*(?P<hi>{_VALUE})\s*(?:{_UNIT}|{_OTHER_UNIT})?", re.IGNORECASE)
 _CD4 = re.compile(r"\bCD4", re.IGNORECASE)
 _ALL_SEX = re.compile(
     r"\b(?:all(?:\s+(?:of\s+)?(?:the|these|our))?(?:\s+(?:patients|cases|subjects))?\s+(?:were|are)\s+"
@@ -75,6 +82,11 @@ _ALL_SEX = re.compile(
     re.IGNORECASE)
 _SEX_COUNT = re.compile(
     rf"\b{_K}{_PCT}\s+(?P<were>(?:patients\s+)?were\s+)?(?P<sex>males?|females?|men|women|boys|girls)\b", re.IGNORECASE)
+# "(3 F, 1 M)": the letters of a telegraphic note
+# "two cases of PML in HIV-negative women": the series' own noun says the sex of all
+_SEX_OF_ALL = re.compile(r"\b(?:cases?|patients)\s+of\s+(?:\w+\s+){0,3}?in\s+(?:[\w-]+\s+){0,2}"
+                         r"(?P<sex>women|men|boys|girls|females|males)\b", re.IGNORECASE)
+_SEX_LETTERS = re.compile(r"\(\s*(?P<a>\d+)\s*(?-i:(?P<sa>[MF]))\s*[,/;]\s*(?P<b>\d+)\s*(?-i:(?P<sb>[MF]))\s*\)")
 _SEX_RATIO = re.compile(
     r"\b(?:male\s*(?::|/|to)\s*female|M\s*(?::|/)\s*F)(?:\s+ratio)?(?:\s+(?:of|was|=))?\s*(?P<m>\d+)\s*(?::|/)\s*(?P<f>\d+)",
     re.IGNORECASE)
@@ -196,6 +208,13 @@ def _outcomes(sent: Sentence, facts: SeriesFacts, size: int) -> None:
                 facts.died = k
                 facts.evidence["died"] = _evidence(sent, m.start(), m.end())
     if facts.survived is None:
+        m = _SURVIVORS.search(sent.text)
+        if m:
+            k = _count(m.group("k_s"), size) if m.group("k_s") else 1
+            if k is not None and 0 <= k <= size:
+                facts.survived = k
+                facts.evidence["survived"] = _evidence(sent, m.start(), m.end())
+                return
         m = _SURVIVED.search(sent.text)
         if m:
             k = _group_count(m, size, rest_of=facts.died)
@@ -242,6 +261,16 @@ def _summaries(sent: Sentence, facts: SeriesFacts) -> None:
                 and facts.months_to_outcome is None and not _AGE.search(lead):
             facts.months_to_outcome = _in_months(_summary(m), unit)
             facts.evidence["months_to_outcome"] = _evidence(sent, m.start(), m.end())
+    for m in _SPAN_ONLY.finditer(sent.text):
+        lead = sent.text[max(0, m.start() - 50): m.start("lo")]
+        summary = Summary(median=None, low=float(m.group("lo").replace(",", ".")),
+                          high=float(m.group("hi").replace(",", ".")), kind="median")
+        if _CD4.search(lead) and facts.cd4_per_ul is None:
+            facts.cd4_per_ul = summary
+            facts.evidence["cd4_per_ul"] = _evidence(sent, m.start(), m.end())
+        elif _AGE.search(lead + m.group(0)[:6]) and facts.age_years is None:
+            facts.age_years = summary
+            facts.evidence["age_years"] = _evidence(sent, m.start(), m.end())
 
 
 def _sex(sent: Sentence, facts: SeriesFacts, size: int) -> None:
@@ -251,6 +280,18 @@ def _sex(sent: Sentence, facts: SeriesFacts, size: int) -> None:
     if m:
         word = (m.group("sex") or m.group("sex2")).lower()
         facts.sex = {"male": size, "female": 0} if word in _MALE else {"male": 0, "female": size}
+        facts.evidence["sex"] = _evidence(sent, m.start(), m.end())
+        return
+    m = _SEX_OF_ALL.search(sent.text)
+    if m:
+        word = m.group("sex").lower()
+        facts.sex = {"male": size, "female": 0} if word in _MALE else {"male": 0, "female": size}
+        facts.evidence["sex"] = _evidence(sent, m.start(), m.end())
+        return
+    m = _SEX_LETTERS.search(sent.text)
+    if m and m.group("sa") != m.group("sb"):
+        counts = {m.group("sa"): int(m.group("a")), m.group("sb"): int(m.group("b"))}
+        facts.sex = {"male": counts["M"], "female": counts["F"]}
         facts.evidence["sex"] = _evidence(sent, m.start(), m.end())
         return
     m = _SEX_RATIO.search(sent.text)
