@@ -439,9 +439,13 @@ def _cd4_at_diagnosis(cd4s: list[Span]) -> Span | None:
     """The CD4 count at PML diagnosis: one said to be at diagnosis, else the first that is not a
     count after treatment ("increased to 350/µL after IL-7"), else the first."""
     def said(span: Span, pattern: re.Pattern[str]) -> bool:
+        """Whether the clause around the count says so (its own clause: "increased to 400/µL,
+        from 75/µL at diagnosis" puts "at diagnosis" on the second count only)."""
         sent = sentence_of(span)
-        lo = span.start_char - sent.start_char
-        return bool(pattern.search(sent.text[max(0, lo - 60): lo + len(span.text) + 40]))
+        lo, hi = span.start_char - sent.start_char, span.end_char - sent.start_char
+        before = re.split(r"[,;:]", sent.text[max(0, lo - 60): lo])[-1]
+        after = re.split(r"[,;:]", sent.text[hi: hi + 40])[0]
+        return bool(pattern.search(before + span.text + after))
 
     for span in cd4s:
         if said(span, _AT_DIAGNOSIS):

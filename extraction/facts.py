@@ -53,13 +53,17 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     # decreased to 68/µL", "CD4 lymphopenia (140/µL)", "0.09 x 10^9/L CD4+ cells", "180-150 CD4+ cells/µL"
     "CD4": re.compile(
         rf"{_CD4_WORDS}(?:\s*[:=(,]|\s+(?:was|were|of|at|that|the|time|diagnosis|presentation|admission|baseline|initially|then|"
-        r"had|has|fallen|dropped|decreased|declined|to|remained|below|only|approximately|about|around|low|reduced|"
+        r"had|has|fallen|fell|dropped|decreased|declined|increased|rose|risen|recovered|improved|to|from|remained|below|"
+        r"only|approximately|about|around|low|reduced|"
         r"markedly|severely|depressed|very|"
         r"lymphopenia|lymphocytopenia|count|counts))*\s*"
         rf"{_CD4_VALUE}"
         rf"|(?P<num_b>\d+(?:[.,]\d+)?)(?:\s*{_RANGE_DASH}\s*\d+(?:[.,]\d+)?)?\s*(?P<unit_b>x\s*10\s*\^?\s*\(?[69]\)?\s*/\s*L\s+)?"
         r"CD4(?!\d)\+?(?:[\s-]*T)?[\s-]*(?:cells?|lymphocytes?)(?:\s*(?P<unit_c>/\s*(?:µ|u|μ)[lL]|/\s*mm(?:3|³)|"
-        r"per\s+(?:µ|u|μ)[lL]|per\s+(?:cubic\s+)?mm))?"),
+        r"per\s+(?:µ|u|μ)[lL]|per\s+(?:cubic\s+)?mm))?"
+        # "(the CD4 count increased to 400/µL,) from 75/µL at PML diagnosis": a value anchored to the diagnosis
+        r"|\bfrom\s+(?P<num_d>\d+)\s*(?:cells?\s*)?/\s*(?:(?:µ|u|μ)[lL]|mm(?:3|³))\s+at\s+(?:the\s+time\s+of\s+)?(?:PML\s+)?"
+        r"(?:diagnosis|presentation|onset)"),
     "PML": re.compile(
         r"\bprogressive multifocal leu[ck]oencephalopathy\b|\bPML\b(?![- ]?(?:RAR|nuclear|bod|protein|gene))"
         rf"|{JC_VIRUS}", re.IGNORECASE),
@@ -143,7 +147,7 @@ def parse_value(label: str, text: str) -> float | str | None:
         word = (g.get("sex") or "").lower()
         return "male" if word in _MALE else "female" if word in _FEMALE else None
     if label == "CD4":
-        raw = g.get("num") or g.get("num_b") or ""
+        raw = g.get("num") or g.get("num_b") or g.get("num_d") or ""
         n = number(raw.replace(",", "") if re.fullmatch(r"\d{1,3}(?:,\d{3})+", raw) else raw)
         if n is None:
             return None
