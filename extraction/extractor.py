@@ -12,7 +12,14 @@ from extraction.cases import assemble_patients, entity_from_span
 from extraction.lexicons import Lexicons, load_lexicons
 from extraction.pipeline import MAX_CHARS, load_pipeline
 from extraction.records import ArticleExtraction, Entity, Patient, SeriesFacts, Summary
+from extraction.text_checks import CheckedText, check_text
 from ingest.records import AbstractSection, Article
+
+# Articles go through spaCy in batches of at most ``batch_size`` articles and about this many
+# characters: a batch's documents are in memory together, and a document takes roughly 2 KB per
+# character (a 100,000-character text peaks near 450 MB; 32 of them would need 6 GB).
+# Abstracts (1-3k characters) fill a batch of 32 long before this.
+MAX_BATCH_CHARS = 200_000
 
 
 class Extractor:
@@ -29,13 +36,42 @@ class Extractor:
         return next(self.extract_many([article]))
 
     def extract_many(self, articles: Iterable[Article], batch_size: int = 32) -> Iterator[ArticleExtraction]:
-        pairs = ((a.text()[:MAX_CHARS], a) for a in articles)
-        for doc, article in self.nlp.pipe(pairs, as_tuples=True, batch_size=batch_size):
-            yield self._from_doc(doc, article)
+        """One extraction per article, in order.
 
-    def _from_doc(self, doc: Doc, article: Article) -> ArticleExtraction:
+        Each text is checked first (``extraction.text_checks``): read up to ``MAX_CHARS`` (a
+        warning says what was dropped), refused when it is not text (no entities, a warning
+        starting "not extracted: "), its language detected. Text not in English gets a warning
+        and still runs through the English pipeline, keeping only the entities with a lexicon id:
+        drug names, gene symbols and defect names are much the same in every language, while the
+        models' unnormalised spans there are noise ("eine" as a drug, "Malgré" as a disease).
+        """
+        pending: list[tuple[Article, CheckedText]] = []
+        chars = 0
+        for article in articles:
+            checked = check_text(article.text(), MAX_CHARS)
+            pending.append((article, checked))
+            chars += len(checked.text or "")
+            if len(pending) >= batch_size or chars >= MAX_BATCH_CHARS:
+                yield from self._run(pending)
+                pending, chars = [], 0
+        if pending:
+            yield from self._run(pending)
+
+    def _run(self, pending: list[tuple[Article, CheckedText]]) -> Iterator[ArticleExtraction]:
+        texts = [c.text for _, c in pending if c.text is not None]
+        docs = self.nlp.pipe(texts, batch_size=max(len(texts), 1))
+        for article, checked in pending:
+            if checked.text is None:
+                yield ArticleExtraction(pmid=article.pmid, extractor=self.version, about_pml=False, is_case=False,
+                                        language=checked.language, warnings=list(checked.warnings))
+            else:
+                yield self._from_doc(next(docs), article, checked)
+
+    def _from_doc(self, doc: Doc, article: Article, checked: CheckedText | None = None) -> ArticleExtraction:
         layout, patients = assemble_patients(doc, article, self.lexicons)
         entities = [entity_from_span(e) for e in doc.ents]
+        if checked and not checked.english:
+            entities = [e for e in entities if e.id is not None]
         doc.user_data.pop("pmlkg_sentences", None)
         doc.user_data.pop("pmlkg_text", None)
         return ArticleExtraction(
@@ -45,6 +81,8 @@ class Extractor:
             is_case=layout.is_case,
             entities=entities,
             patients=patients,
+            language=checked.language if checked else "en",
+            warnings=list(checked.warnings) if checked else [],
         )
 
 

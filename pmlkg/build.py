@@ -2,7 +2,8 @@
 
 A build lock in the data directory keeps two builds from interleaving their writes; unchanged
 articles (same content digest, same extractor) are skipped, so a re-run after a kill only does
-the unfinished work.
+the unfinished work. An article whose text is refused as not text (``extraction.text_checks``) is
+still loaded, as a publication with no extraction, and named in ``BuildReport.refused``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from extraction.extractor import Extractor
+from extraction.text_checks import refused
 from graph.errors import StoreBusy
 from graph.load import GraphLoader
 from graph.schema import create_schema
@@ -37,6 +39,8 @@ class BuildReport:
     articles_loaded: int = 0
     articles_unchanged: int = 0
     articles_deleted: int = 0
+    refused: list[str] = field(default_factory=list)  # "PMID: why": loaded as records, with no extraction
+    warnings: list[str] = field(default_factory=list)  # "PMID: warning": not English, truncated
     patients: int = 0
     rows_written: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
@@ -139,6 +143,11 @@ def load_articles(articles: list[Article], deleted: list[str], store: GraphStore
     extractions = []
     for i, ex in enumerate(extractor.extract_many(todo), start=1):
         extractions.append(ex)
+        why = refused(ex.warnings)
+        if why:
+            report.refused.append(f"{ex.pmid}: {why}")
+        else:
+            report.warnings.extend(f"{ex.pmid}: {w}" for w in ex.warnings)
         tick("extract", i, len(todo))
     report.seconds["extract"] = time.perf_counter() - t0
 

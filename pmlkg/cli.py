@@ -84,15 +84,19 @@ def build(
             store.close()
     for problem in report.file_errors:
         err.print(f"[yellow]skipped file:[/] {problem}", highlight=False)
+    for problem in report.refused:
+        err.print(f"[yellow]refused article (loaded without extraction):[/] {problem}", highlight=False)
     if as_json:
         typer.echo(json.dumps({
             "files": report.files, "file_errors": report.file_errors, "articles": report.articles_parsed,
             "loaded": report.articles_loaded, "unchanged": report.articles_unchanged,
-            "deleted": report.articles_deleted, "patients": report.patients, "seconds": report.seconds}))
+            "deleted": report.articles_deleted, "refused": report.refused, "warnings": report.warnings,
+            "patients": report.patients, "seconds": report.seconds}))
     else:
         err.print(f"{report.articles_parsed} articles parsed from {report.files} file(s): {report.articles_loaded} "
                   f"loaded ({report.patients} patients), {report.articles_unchanged} unchanged, "
-                  f"{report.articles_deleted} deleted, {len(report.file_errors)} file error(s).")
+                  f"{report.articles_deleted} deleted, {len(report.refused)} refused as not text, "
+                  f"{len(report.file_errors)} file error(s).")
     if report.file_errors and not report.articles_parsed:
         raise typer.Exit(1)
 
@@ -152,24 +156,45 @@ def extract(
                                                 "abstract), or - for standard input")] = None,
     pubmed_xml: Annotated[Optional[Path], typer.Option("--pubmed-xml", help="A PubMed XML file")] = None,
 ) -> None:
-    """Print the entities and patients extracted from a text or PubMed XML, as JSON."""
+    """Print the entities and patients extracted from a text or PubMed XML, as JSON.
+
+    A text that is not text (binary, random bytes, base64) is refused: one line on stderr, exit
+    code 2. A PubMed record whose text is refused comes out with no entities and a warning. Every
+    warning (not English, truncated, refused) is in the JSON and on stderr.
+    """
     from extraction.extractor import Extractor, article_from_text, extraction_json
+    from extraction.pipeline import MAX_CHARS
+    from extraction.text_checks import REFUSED, decode_text, refusal, truncate
     from ingest.files import read_file
     if (text is None) == (pubmed_xml is None):
         _fail("give exactly one of --text FILE|- and --pubmed-xml FILE", code=2)
+    notes: list[str] = []
+    name = ""
     if text is not None:
+        name = "standard input" if text == "-" else text
         try:
             raw = sys.stdin.buffer.read() if text == "-" else Path(text).read_bytes()
         except OSError as exc:
             _fail(f"{text}: cannot be read ({exc.strerror})", code=2)
-        articles = [article_from_text(raw.decode("utf-8", errors="replace"))]
+        decoded, note = decode_text(raw)
+        notes = [note] if note else []
+        articles = [article_from_text(decoded)]
+        why = refusal(truncate(articles[0].text(), MAX_CHARS)[0])  # before the pipeline loads: seconds
+        if why:
+            _fail(f"{name}: {REFUSED}{why}", code=2)
     else:
         result = read_file(pubmed_xml)  # type: ignore[arg-type]
         if result.batch is None:
             _fail(result.error or f"{pubmed_xml}: unreadable", code=2)
         articles = result.batch.articles  # type: ignore[union-attr]
     extractor = Extractor()
-    out = [extraction_json(ex) for ex in extractor.extract_many(articles)]
+    extractions = list(extractor.extract_many(articles))
+    for ex in extractions:
+        ex.warnings[:0] = notes
+        for warning in ex.warnings:
+            err.print(f"[yellow]warning:[/] {ex.pmid if text is None else name}: {warning}", highlight=False,
+                      soft_wrap=True)
+    out = [extraction_json(ex) for ex in extractions]
     typer.echo(json.dumps(out[0] if text is not None else out, ensure_ascii=False, indent=1))
 
 

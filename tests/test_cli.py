@@ -39,7 +39,8 @@ def _stats(d: Path) -> dict:
 
 
 def test_help_on_every_command() -> None:
-    for cmd in ([], ["build"], ["serve"], ["stats"], ["db"], ["db", "start"], ["db", "stop"], ["db", "status"]):
+    for cmd in ([], ["build"], ["serve"], ["stats"], ["extract"], ["db"], ["db", "start"], ["db", "stop"],
+                ["db", "status"]):
         out = run(*cmd, "--help").stdout
         assert "Usage" in out and "--help" in out
 
@@ -47,6 +48,7 @@ def test_help_on_every_command() -> None:
 def test_build_stats_rebuild(data_dir: Path) -> None:
     report = json.loads(run("build", "--json", "--data-dir", str(data_dir)).stdout)
     assert report["loaded"] >= 40 and report["file_errors"] == []
+    assert (report["refused"], report["warnings"]) == ([], [])  # the demo corpus is English text
     stats = _stats(data_dir)
     assert stats["articles"] == report["articles"] >= 40
     again = json.loads(run("build", "--json", "--data-dir", str(data_dir)).stdout)
@@ -140,11 +142,15 @@ def test_extract_text_and_pubmed_xml(tmp_path: Path) -> None:
 
 
 def test_extract_bad_input_never_crashes(tmp_path: Path) -> None:
-    for content in (b"", b"\x00\x01\x02\n\n\x1b[31m\x7f", "Ceci n'est pas un résumé.\n\n这不是摘要。".encode(),
-                    b"PML\n\n" + b"rituximab " * 100_000):
-        f = tmp_path / "in.txt"
+    f = tmp_path / "in.txt"
+    for content in (b"", "Ceci n'est pas un résumé.\n\n这不是摘要。".encode(), b"PML\n\n" + b"rituximab " * 100_000):
         f.write_bytes(content)
         out = json.loads(run("extract", "--text", str(f), timeout=120).stdout)
         assert isinstance(out["entities"], list) and isinstance(out["patients"], list)
+    f.write_bytes(b"\x00\x01\x02\n\n\x1b[31m\x7f")  # not text: refused (tests/test_bad_input_extraction.py)
+    refused = run("extract", "--text", str(f), check=False)
+    assert (refused.returncode, refused.stdout) == (2, "")
+    assert refused.stderr == (f"error: {f}: not extracted: does not look like text: 50% of its characters are "
+                              "control characters\n")
     assert run("extract", check=False).returncode == 2
     assert run("extract", "--text", str(tmp_path / "missing.txt"), check=False).returncode == 2
