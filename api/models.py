@@ -76,7 +76,10 @@ class CaseDrug(BaseModel):
     name: str | None = None
     kind: str = Field(description="Drug or DrugClass")
     role: Role
-    n_patients: int | None = Field(None, description="Series only: how many of the cohort received it")
+    n_patients: int | None = Field(None, description="Series only: how many of the cohort received it, as stated "
+                                                     "(null: the series names the drug without a number)")
+    patients: int = Field(description="Patients this edge counts for, as /associations counts them: a patient 1, a "
+                                      "series n_patients (1 when it states no number); 0 when negated")
     evidence: EvidenceRef
 
 
@@ -91,6 +94,53 @@ class Sentence(BaseModel):
     text: str
     start: int
     end: int
+    facts: list[str] = Field(description="What of the case the sentence states: defect:<id>, gene:<symbol>, "
+                                         "<role>:<drug>, outcome, age_years, sex, cd4_per_ul; for a series also died, "
+                                         "survived, months_to_outcome, previously_published, drug:<drug> (its count)")
+
+
+class FactEvidence(EvidenceRef):
+    """The sentence that states one fact of a series (``start``/``end``: the mention in it)."""
+
+    fact: str
+    id: str = Field(description="The Evidence node's id")
+
+
+class SeriesSummary(BaseModel):
+    """A value a series states for its patients as a group: a median (or mean, or one value) and a range."""
+
+    median: float | None
+    low: float | None
+    high: float | None
+    kind: Literal["median", "mean", "single"] | None = Field(description="single: one value for the whole series")
+
+
+class SeriesDrug(BaseModel):
+    key: str = Field(description="Drug canonical name or drug class id")
+    name: str | None
+    role: Role
+    n_patients: int | None = Field(description="How many of the series received it, as stated (null: not stated)")
+    patients: int = Field(description="How many it counts for (graph/queries/counting.py: 1 when not stated)")
+    evidence: FactEvidence | None = Field(description="The sentence stating the number")
+
+
+class CaseSeries(BaseModel):
+    """What a series' abstract says of its patients as a group, each fact with its sentence."""
+
+    cohort_size: int
+    deaths: int | None = Field(description="Deaths stated; null when the abstract does not say")
+    survivors: int | None = Field(description="Survivors stated; null when not said (never inferred from deaths)")
+    unknown_outcome: int = Field(description="Patients whose outcome the stated counts leave unknown")
+    months_to_outcome: SeriesSummary | None = Field(description="Time from PML diagnosis to death or last follow-up")
+    age_years: SeriesSummary | None
+    cd4_per_ul: SeriesSummary | None
+    n_male: int | None
+    n_female: int | None
+    previously_published: int | None = Field(description="Patients the article adds from the literature")
+    drugs: list[SeriesDrug] = Field(description="Drugs the series names (not negated), with how many received each")
+    evidence: dict[str, FactEvidence] = Field(description="Fact (died, survived, months_to_outcome, age_years, "
+                                                          "cd4_per_ul, sex, previously_published, outcome, "
+                                                          "drug:<key>) -> the sentence stating it")
 
 
 class PublicationRef(BaseModel):
@@ -113,7 +163,8 @@ class Case(BaseModel):
     outcome: str = "unknown"
     months_to_outcome: float | None = None
     iris: bool = False
-    deaths: int | None = None
+    deaths: int | None = Field(description="A patient 0 or 1; a series its stated deaths (null: not stated)")
+    survivors: int | None = Field(description="A patient 0 or 1; a series its stated survivors (null: not stated)")
     jcv_detection: list[str] = Field(default_factory=list, description="How PML was shown: csf_pcr, biopsy")
     publication: PublicationRef
     diseases: list[CaseDisease] = []
@@ -122,6 +173,7 @@ class Case(BaseModel):
     outcomes: list[CaseOutcome] = []
     sentences: list[Sentence] = Field(default_factory=list, description="Every sentence an assertion of this case "
                                                                         "rests on")
+    series: CaseSeries | None = Field(description="A series' group facts with their sentences; null for a patient")
 
 
 class CasePage(BaseModel):
@@ -164,16 +216,24 @@ class Article(BaseModel):
     cases: list[Case] = []
 
 
-class RoleCount(BaseModel):
-    cases: int
+class OutcomeCounts(BaseModel):
+    """Patients given a drug and their outcomes, as graph/queries/counting.py counts them: a series' deaths
+    and survivors only where its totals determine those of the patients given the drug."""
+
     patients: int
+    deaths: int
+    survivors: int
+    unknown_outcome: int
 
 
-class DrugDefect(BaseModel):
+class RoleCount(OutcomeCounts):
+    cases: int
+
+
+class DrugDefect(OutcomeCounts):
     defect_id: str
     defect: str | None = None
     role: Role
-    patients: int
     articles: int
 
 
@@ -202,10 +262,9 @@ class GeneDisease(BaseModel):
     category: str | None = None
 
 
-class RoleDrug(BaseModel):
+class RoleDrug(OutcomeCounts):
     drug: str
     role: Role
-    patients: int
 
 
 class Gene(BaseModel):
@@ -221,18 +280,20 @@ class Gene(BaseModel):
     diseases: list[GeneDisease] = []
     support_pmids: list[str] = Field(default_factory=list, description="Articles linking the gene to a defect")
     articles: int = Field(0, description="Articles mentioning the gene")
-    cases: int = 0
-    patients: int = 0
-    deaths: int = 0
+    cases: int = Field(description="Case records with the gene (patients and series)")
+    patients: int = Field(description="Their patients, leaving out mixed-defect series (mixed_series)")
+    deaths: int
+    survivors: int
+    unknown_outcome: int
+    mixed_series: int = Field(description="Series of several defects: in cases and pmids, not in patients or outcomes")
     pmids: list[str] = []
     drugs: list[RoleDrug] = []
 
 
-class DefectDrug(BaseModel):
+class DefectDrug(OutcomeCounts):
     drug: str
     kind: str
     role: Role
-    patients: int
 
 
 class Defect(BaseModel):
@@ -246,9 +307,12 @@ class Defect(BaseModel):
     iuis_table: str | None = None
     normalised: bool = False
     genes: list[str] = []
-    cases: int = 0
-    patients: int = 0
-    deaths: int = 0
+    cases: int = Field(description="Case records with the defect (patients and series)")
+    patients: int = Field(description="Their patients, leaving out mixed-defect series (mixed_series)")
+    deaths: int
+    survivors: int
+    unknown_outcome: int
+    mixed_series: int = Field(description="Series of several defects: in cases and pmids, not in patients or outcomes")
     pmids: list[str] = []
     drugs: list[DefectDrug] = []
 
@@ -258,10 +322,29 @@ class AssociationEvidence(EvidenceRef):
 
     case: str
     n_patients: int | None = None
+    patients: int = Field(description="Patients this case counts for in the row")
+    cohort_size: int | None
+    deaths: int | None = Field(description="The case's deaths (a series' stated total, for all its patients)")
+    survivors: int | None
     defect_sentence: str | None = None
     defect_text: str | None = None
     outcome: str | None = None
     outcome_sentence: str | None = None
+
+
+class CellSeries(BaseModel):
+    """A series counted in an association row: how many of it the row counts, and what it states for all
+    its patients (its deaths and time summary cover the whole series, not only those given the drug)."""
+
+    case: str
+    cohort_size: int
+    patients: int = Field(description="Of its patients, those the row counts")
+    deaths: int | None
+    survivors: int | None
+    months_median: float | None
+    months_low: float | None
+    months_high: float | None
+    months_kind: str | None
 
 
 class Table2x2(BaseModel):
@@ -281,8 +364,13 @@ class Association(BaseModel):
     articles: int
     deaths: int
     survivors: int
-    unknown_outcome: int = Field(description="Includes every patient of a series (deaths there are not per drug)")
-    median_months_to_death: float | None = None
+    unknown_outcome: int = Field(description="Includes a series' patients given the drug whenever its totals do "
+                                             "not determine their outcome (only some given it, not all died or "
+                                             "all survived)")
+    median_months_to_death: float | None = Field(None, description="Over the deaths with a time of their own "
+                                                                   "(timed_deaths); series' summaries are not pooled")
+    timed_deaths: int = Field(description="Deaths with an individual time, the median's basis")
+    series: list[CellSeries] = Field(description="The series counted in this row, with their stated totals and time")
     table: Table2x2
     fisher_p: float = Field(description="Two-sided Fisher exact test of the 2x2 table")
     ror: float | None = Field(None, description="Reporting odds ratio (a*d)/(b*c)")

@@ -14,7 +14,9 @@ What an article looks like (all deterministic for a given ``seed``):
   corpus (9xxxxxxx synthetic ids);
 * about 85% single case reports (one Patient: age, sex, often a CD4 count, CSF PCR / biopsy,
   outcome died / survived / unknown with months, sometimes IRIS) and 15% series (one Patient
-  with ``cohort_size`` 5-20, per-drug ``counts`` and died/survived totals; a tenth of the
+  with ``cohort_size`` 5-20 and its ``SeriesFacts``: per-drug counts (now and then a drug named
+  without a number), died/survived totals, often a median age with its range, the men and women,
+  a median time to outcome with its range, each with its sentence as ``evidence``; a tenth of the
   series mix two defects);
 * the immune defect drawn from ~40 lexicon defects with a skewed (Zipf-like) distribution,
   named by the lexicon name, often with one of the defect's lexicon genes;
@@ -34,7 +36,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from extraction.lexicons import Lexicons, load_lexicons
-from extraction.records import ArticleExtraction, DrugUse, Entity, Evidence, Patient, SeriesFacts
+from extraction.records import ArticleExtraction, DrugUse, Entity, Evidence, Patient, SeriesFacts, Summary
 from graph.load import GraphLoader, LoadReport
 from graph.schema import create_schema
 from graph.store import GraphStore
@@ -354,27 +356,54 @@ class SyntheticCorpus:
         intro = layout.add(pieces)
         p.defects += [e for e in intro.entities if e.label == "DEFECT"]
         p.genes += [e for e in intro.entities if e.label == "GENE"]
+        assert p.series is not None
+        if rng.random() < 0.6:
+            low = rng.randint(1, 40)
+            high = low + rng.randint(5, 40)
+            med = rng.randint(low, high)
+            males = rng.randint(0, size)
+            age_text, sex_text = f"median age {med} years, range {low}-{high}", f"{males} men"
+            s = layout.add([f"Their {age_text}; {sex_text} and {size - males} women."])
+            p.series.age_years = Summary(float(med), float(low), float(high))
+            p.series.sex = {"male": males, "female": size - males}
+            p.series.evidence["age_years"] = s.span_of(age_text)
+            p.series.evidence["sex"] = s.span_of(sex_text)
 
         for role, pool, k in (("exposure", self.exposures, rng.choice((1, 2, 2, 3))),
                               ("treatment", self.treatments, rng.choice((0, 1, 1, 2)))):
             for label, key, text, _ in self._drugs(rng, pool, k):
                 j = rng.randint(1, size)
-                if role == "exposure":
+                if rng.random() < 0.1:  # named without a number: counts 1 (graph/queries/counting.py)
+                    s = layout.add(["Some patients had received ", _Mention(text, label, key), "."])
+                elif role == "exposure":
                     s = layout.add([f"{j} patients had received ", _Mention(text, label, key), " before PML."])
+                    p.series.drug_counts[key] = j
+                    p.series.evidence[f"drug:{key}"] = s.span_of(f"{j} patients")
                 else:
-                    s = layout.add([f"Treatment with ", _Mention(text, label, key), f" was given to {j} patients."])
+                    s = layout.add(["Treatment with ", _Mention(text, label, key), f" was given to {j} patients."])
+                    p.series.drug_counts[key] = j
+                    p.series.evidence[f"drug:{key}"] = s.span_of(f"{j} patients")
                 p.drugs.append(DrugUse(drug=key, is_class=label == "DRUG_CLASS", role=role,  # type: ignore[arg-type]
                                        entity=s.entities[0]))
-                p.series.drug_counts[key] = j
         p.jcv_detection.append("csf_pcr")
         layout.add(["All diagnoses were confirmed by JC virus PCR in the cerebrospinal fluid."])
         died = rng.randint(0, size)
         s = layout.add([f"{died} of the {size} patients died and {size - died} survived."])
         p.series.died, p.series.survived = died, size - died
+        p.series.evidence["died"] = s.span_of(f"{died} of the {size} patients died")
+        p.series.evidence["survived"] = s.span_of(f"{size - died} survived")
         if died:
             p.outcome, p.outcome_evidence = "died", s.span_of("died")
         else:
             p.outcome, p.outcome_evidence = "survived", s.span_of("survived")
+        if rng.random() < 0.5:
+            low = rng.randint(1, 6)
+            high = low + rng.randint(3, 30)
+            med = rng.randint(low, high)
+            phrase = f"median follow-up {med} months (range {low}-{high})"
+            s = layout.add([f"The {phrase}."])
+            p.series.months_to_outcome = Summary(float(med), float(low), float(high))
+            p.series.evidence["months_to_outcome"] = s.span_of(phrase)
         return p, ("Journal Article", "Multicenter Study"), ()
 
 
@@ -413,7 +442,8 @@ def check_offsets(pairs: Sequence[tuple[Article, ArticleExtraction]]) -> int:
             assert ev is not None and text[ev.sentence_start: ev.sentence_start + len(ev.sentence)] == ev.sentence
             checked += 1
         for p in ex.patients:
-            for ev in [p.outcome_evidence, *p.facts_evidence.values()]:
+            series = list(p.series.evidence.values()) if p.series else []
+            for ev in [p.outcome_evidence, *p.facts_evidence.values(), *series]:
                 if ev is not None:
                     assert text[ev.sentence_start: ev.sentence_start + len(ev.sentence)] == ev.sentence
                     assert ev.sentence_start <= ev.start < ev.end <= ev.sentence_start + len(ev.sentence)

@@ -8,6 +8,7 @@ the plot), and the median survival where the curve crosses 0.5; across groups, t
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 from typing import Any
 
 from graph.queries.survival import SurvivalData
@@ -49,4 +50,7 @@ def curves(data: SurvivalData, *, max_groups: int = 8) -> dict[str, Any]:
         logrank = {"statistic": _num(result.test_statistic), "p": _num(result.p_value),
                    "groups": len(groups)}
     return {"groups": out, "at_risk_times": ticks, "logrank": logrank,
-            "without_time": data.without_time, "patients": data.patients}
+            "without_time": data.without_time, "patients": data.patients,
+            "series_considered": len(data.series), "series_left_out": data.series_left_out,
+            "series_patients_left_out": data.series_patients_left_out,
+            "series": [asdict(s) for s in data.series]}

@@ -8,6 +8,13 @@ next run reloads exactly the unfinished articles and converges to the same graph
 Every assertion edge carries its evidence (``_evidence``): PMID, sentence, the Evidence node of
 that sentence, mention offsets and text, extractor name and version, a heuristic confidence,
 and the negated/hedged flags. Negated assertions are stored as such; no query counts them.
+
+A series (``cohort_size`` > 1) keeps its group facts (``Patient.series``) on its Case node as
+typed properties (``deaths``, ``survivors``, ``months_median``/``_low``/``_high``/``_kind``, the
+same for ``age`` and ``cd4``, ``n_male``, ``n_female``, ``previously_published``), and each
+fact's sentence as an Evidence node whose SUPPORTS edge lists the facts it states (``facts``,
+with the mention offsets in ``fact_starts``/``fact_ends``); every other assertion's sentence
+names its fact there too (``defect:<id>``, ``exposure:<drug>``, ``outcome``, ``age_years``, ...).
 """
 
 from __future__ import annotations
@@ -17,8 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from extraction.lexicons import Lexicons
-from extraction.records import ArticleExtraction, Entity, Evidence, Patient
-from graph.schema import OUTCOMES, SCHEMA
+from extraction.records import ArticleExtraction, Entity, Evidence, Patient, SeriesFacts, Summary
+from graph.schema import OUTCOMES, SCHEMA, SERIES_SUMMARIES
 from graph.store import GraphStore
 from ingest.records import Article
 
@@ -95,7 +102,8 @@ MATCH (a:Publication {pmid: row.pmid}), (c:Case {id: row.case})
 MERGE (e:Evidence {id: row.id})
 SET e += row.props
 MERGE (e)-[:FROM_PUBLICATION]->(a)
-MERGE (e)-[:SUPPORTS]->(c)
+MERGE (e)-[s:SUPPORTS]->(c)
+SET s.facts = row.facts, s.fact_starts = row.fact_starts, s.fact_ends = row.fact_ends
 """
 
 
@@ -172,6 +180,37 @@ class _Rows:
     marks: list[dict[str, Any]] = field(default_factory=list)
 
 
+# Fact names of SUPPORTS.facts (schema.yaml) for the names extraction uses in Patient.facts_evidence
+# and SeriesFacts.evidence; a name not listed here is stored as extraction gave it.
+FACT_ALIASES = {"age": "age_years", "cd4": "cd4_per_ul", "months": "months_to_outcome", "deaths": "died",
+                "survivors": "survived"}
+
+
+def fact_name(name: str) -> str:
+    return FACT_ALIASES.get(name, name)
+
+
+def series_props(p: Patient) -> dict[str, Any]:
+    """The Case properties of a case's outcome counts and, for a series, its group facts: a patient
+    has deaths/survivors 0 or 1 by its outcome and no series properties (null); a series has what
+    its abstract states, null for what it does not (survivors are never inferred from deaths)."""
+    s: SeriesFacts | None = p.series if p.cohort_size > 1 else None
+    if p.cohort_size == 1:
+        out: dict[str, Any] = {"deaths": 1 if p.outcome == "died" else 0,
+                               "survivors": 1 if p.outcome == "survived" else 0}
+    else:
+        out = {"deaths": s.died if s else None, "survivors": s.survived if s else None}
+    for field_name, prefix in SERIES_SUMMARIES.items():
+        summary: Summary | None = getattr(s, field_name) if s else None
+        out.update({f"{prefix}_median": summary.median if summary else None,
+                    f"{prefix}_low": summary.low if summary else None,
+                    f"{prefix}_high": summary.high if summary else None,
+                    f"{prefix}_kind": summary.kind if summary else None})
+    out.update({"n_male": s.sex.get("male") if s else None, "n_female": s.sex.get("female") if s else None,
+                "previously_published": s.previously_published if s else None})
+    return out
+
+
 def evidence_id(pmid: str, ev: Evidence) -> str:
     return f"{pmid}:{ev.sentence_start}-{ev.sentence_start + len(ev.sentence)}"
 
@@ -228,7 +267,7 @@ class GraphLoader:
         steps += [
             (_MERGE_MEMBER_OF, list(rows.member_of.values())),
             (_MERGE_CASES, rows.cases),
-            (_MERGE_EVIDENCE, list(rows.evidence.values())),
+            (_MERGE_EVIDENCE, [_evidence_row(r) for r in rows.evidence.values()]),
             (_MERGE_HAS_DISEASE, rows.has_disease),
             (_MERGE_HAS_GENE, rows.has_gene),
             (_MERGE_HAD_OUTCOME, rows.had_outcome),
@@ -287,18 +326,20 @@ class GraphLoader:
             "pmid": article.pmid, "index": p.index, "cohort_size": p.cohort_size, "age_years": p.age_years,
             "sex": p.sex, "cd4_per_ul": p.cd4_per_ul, "outcome": p.outcome,
             "months_to_outcome": p.months_to_outcome, "iris": p.iris, "jcv_detection": p.jcv_detection,
-            "deaths": p.series.died if p.series else (1 if p.outcome == "died" else 0),
+            **series_props(p),
             "n_diseases": len({d.id for d in p.defects}),  # a mixed-defect series cannot attribute drug counts
             "extractor": ex.extractor,
         }})
 
-        def supported(ent_or_ev: Entity | Evidence | None) -> None:
+        def supported(ent_or_ev: Entity | Evidence | None, fact: str) -> None:
+            """The sentence behind ``fact`` of this case: an Evidence node, SUPPORTS listing the fact."""
             ev = ent_or_ev.evidence if isinstance(ent_or_ev, Entity) else ent_or_ev
             if ev is not None:
                 key = evidence_id(article.pmid, ev)
-                rows.evidence.setdefault((key, cid), {"id": key, "pmid": article.pmid, "case": cid, "props": {
+                row = rows.evidence.setdefault((key, cid), {"id": key, "pmid": article.pmid, "case": cid, "props": {
                     "pmid": article.pmid, "text": ev.sentence, "start": ev.sentence_start,
-                    "end": ev.sentence_start + len(ev.sentence)}})
+                    "end": ev.sentence_start + len(ev.sentence)}, "facts": {}})
+                row["facts"].setdefault(fact, (ev.start, ev.end))
 
         disease_ids: list[str] = []
         for d in p.defects:
@@ -306,14 +347,14 @@ class GraphLoader:
             if node and node[1] not in disease_ids:
                 disease_ids.append(node[1])
                 rows.has_disease.append({"case": cid, "key": node[1], "props": _evidence(article.pmid, d, ex.extractor)})
-                supported(d)
+                supported(d, f"defect:{node[1]}")
         gene_ids: list[str] = []
         for g in p.genes:
             node = self._node(g, rows)
             if node and node[1] not in gene_ids:
                 gene_ids.append(node[1])
                 rows.has_gene.append({"case": cid, "key": node[1], "props": _evidence(article.pmid, g, ex.extractor)})
-                supported(g)
+                supported(g, f"gene:{node[1]}")
         for disease in disease_ids:
             entry = self.lex.defects.get(disease)
             for gene in gene_ids:
@@ -327,12 +368,13 @@ class GraphLoader:
             node = self._node(use.entity, rows)
             if node is None or node[0] == "ChemicalEntity":
                 continue
-            n = p.series.drug_counts.get(use.drug) if p.series else p.cohort_size
+            # a patient: 1; a series: the number it states, null when it names the drug without one
+            n = 1 if p.cohort_size == 1 else p.series.drug_counts.get(use.drug) if p.series else None
             current = received.get((*node, use.role))
             if current is None or (current["props"]["negated"] and not use.entity.negated):
                 received[(*node, use.role)] = {"case": cid, "key": node[1], "role": use.role, "props": {
                     **_evidence(article.pmid, use.entity, ex.extractor), "n_patients": n}}
-            supported(use.entity)
+            supported(use.entity, f"{use.role}:{node[1]}")
         for (label, _, _), row in received.items():
             rows.received[label].append(row)
         outcomes = ([p.outcome] if p.outcome != "unknown" else []) + (["iris"] if p.iris else [])
@@ -342,7 +384,12 @@ class GraphLoader:
             rows.had_outcome.append({"case": cid, "key": outcome, "props": {
                 **_sentence_evidence(article.pmid, ev, ex.extractor),
                 "months": p.months_to_outcome if outcome != "iris" else None}})
-            supported(ev)
+            supported(ev, "outcome")
+        for name, ev in p.facts_evidence.items():
+            supported(ev, fact_name(name))
+        if p.series is not None and p.cohort_size > 1:
+            for name, ev in p.series.evidence.items():
+                supported(ev, fact_name(name))
 
     def _node(self, ent: Entity, rows: _Rows) -> tuple[str, str] | None:
         """The (label, key) an entity maps to, recording the node's properties the first time."""
@@ -393,6 +440,14 @@ class GraphLoader:
             return None
         rows.nodes[label].setdefault(key, {"key": key, "props": props})
         return label, key
+
+
+def _evidence_row(row: dict[str, Any]) -> dict[str, Any]:
+    """An Evidence row as _MERGE_EVIDENCE takes it: the facts it supports sorted by name, with
+    their mention offsets as parallel lists (a property cannot hold a map)."""
+    facts = sorted(row["facts"].items())
+    return {**{k: v for k, v in row.items() if k != "facts"}, "facts": [f for f, _ in facts],
+            "fact_starts": [start for _, (start, _) in facts], "fact_ends": [end for _, (_, end) in facts]}
 
 
 def _evidence(pmid: str, ent: Entity, extractor: str) -> dict[str, Any]:

@@ -80,6 +80,9 @@ def load_schema(path: Path = SCHEMA_FILE) -> Schema:
 SCHEMA = load_schema()
 NODES: tuple[NodeType, ...] = tuple(SCHEMA.nodes.values())
 OUTCOMES = {"died": "Died", "survived": "Survived", "iris": "Immune reconstitution inflammatory syndrome"}
+# A series' stated summaries (extraction's SeriesFacts fields) -> the prefix of their Case properties
+# (<prefix>_median, _low, _high, _kind in schema.yaml).
+SERIES_SUMMARIES = {"months_to_outcome": "months", "age_years": "age", "cd4_per_ul": "cd4"}
 
 
 def create_schema(store: GraphStore) -> None:

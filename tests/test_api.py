@@ -19,6 +19,9 @@ from ingest.files import DEMO_CORPUS
 from pmlkg.settings import Settings
 from tests.live_server import serve
 
+EXPECTATIONS = json.loads((Path(__file__).parent / "data" / "demo_expectations.json").read_text())
+SERIES = {r["pmid"]: r["series"] for r in EXPECTATIONS if r.get("series")}  # the demo's series, as written
+
 
 @pytest.fixture(scope="module")
 def api(falkordb_server: EmbeddedFalkorDB, demo_graph: str) -> Iterator[httpx.Client]:
@@ -83,7 +86,11 @@ def test_rituximab_exposure_rows_carry_counts_statistics_and_evidence(api: httpx
             assert ev["sentence"][ev["start"] - ev["sentence_start"]: ev["end"] - ev["sentence_start"]] == ev["text"]
     icl = next(i for i in page["items"] if i["col_key"] == "pmlkg:idiopathic-cd4-lymphopenia")
     assert icl["patients"] == 6  # one case report + "five had received rituximab" of an 11-patient series
-    assert icl["unknown_outcome"] >= 5  # the series' deaths are not per drug
+    # 7 of the 11 died: which of the 5 given rituximab is not known, so those 5 are outcome unknown
+    assert icl["unknown_outcome"] == 5 and icl["deaths"] + icl["survivors"] == 1
+    assert [(s["case"], s["cohort_size"], s["patients"], s["deaths"]) for s in icl["series"]] == [
+        ("90000011:0", 11, 5, SERIES["90000011"]["deaths"])]
+    assert icl["timed_deaths"] <= icl["deaths"]  # the median is over individual times only
 
 
 def test_negated_exposures_are_never_counted(api: httpx.Client) -> None:
@@ -133,9 +140,9 @@ def test_patients_filters(api: httpx.Client) -> None:
     ritux = api.get("/patients", params={"drug": "rituximab", "role": "exposure", "limit": 200}).json()
     assert anti["total_cases"] == ritux["total_cases"] > 0  # a class covers its member drugs
     # weighted as /associations weighs them: a series counts the patients it says received the drug
-    given = sum((d["n_patients"] or 1) if c["cohort_size"] > 1 else 1
-                for c in ritux["items"] for d in c["drugs"] if d["key"] == "rituximab" and d["role"] == "exposure")
-    assert ritux["patients_given_drug"] == given < ritux["total_patients"]
+    uses = [(c, d) for c in ritux["items"] for d in c["drugs"] if d["key"] == "rituximab" and d["role"] == "exposure"]
+    assert all(d["patients"] == ((d["n_patients"] or 1) if c["cohort_size"] > 1 else 1) for c, d in uses)
+    assert ritux["patients_given_drug"] == sum(d["patients"] for _, d in uses) < ritux["total_patients"]
     assert api.get("/patients", params={"limit": 1}).json()["patients_given_drug"] is None  # no drug filter
     cvid = api.get("/patients", params={"defect": "Common variable immunodeficiency", "limit": 200}).json()
     assert cvid["items"] and all(any(d["name"] == "Common variable immunodeficiency" for d in c["diseases"])
@@ -155,8 +162,31 @@ def test_patient_with_evidence(api: httpx.Client) -> None:
         ev = assertion["evidence"]
         assert ev["pmid"] == "90000001" and ev["text"] in ev["sentence"] and 0 < ev["confidence"] <= 1
     assert case["sentences"] and all(s["id"].startswith("90000001:") for s in case["sentences"])
+    assert case["series"] is None and (case["deaths"], case["survivors"]) == (1, 0)
+    assert all(s["facts"] for s in case["sentences"])  # each sentence says what of the case it states
+    assert {"outcome", "defect:iuis:cd40-ligand-deficiency"} <= {f for s in case["sentences"] for f in s["facts"]}
     _error(api.get("/patients/90000001:99"), 404, "not_found")
     _error(api.get("/patients/not-a-case"), 422, "invalid_parameter")
+
+
+def test_a_series_returns_its_group_facts_and_their_sentences(api: httpx.Client) -> None:
+    """90000011: 11 patients with ICL, "Five had received rituximab", "Seven patients died"."""
+    case = api.get("/patients/90000011:0").json()
+    expected = SERIES["90000011"]
+    series = case["series"]
+    assert case["cohort_size"] == series["cohort_size"] == expected["n_patients"]
+    assert series["deaths"] == case["deaths"] == expected["deaths"]
+    known = (series["deaths"] or 0) + (series["survivors"] or 0)
+    assert series["unknown_outcome"] == expected["n_patients"] - known
+    drugs = {d["key"]: d for d in series["drugs"]}
+    assert drugs["rituximab"]["n_patients"] == drugs["rituximab"]["patients"] == expected["drug_counts"]["rituximab"]
+    died = series["evidence"]["died"]
+    assert died["fact"] == "died" and "died" in died["sentence"] and died["pmid"] == "90000011"
+    assert died["sentence"][died["start"] - died["sentence_start"]: died["end"] - died["sentence_start"]]
+    sentences = {s["id"]: s for s in case["sentences"]}
+    assert "died" in sentences[died["id"]]["facts"]  # the same sentence, as the case's sentences list it
+    listed = api.get("/patients", params={"pmid": "90000011"}).json()["items"]
+    assert listed[0]["series"] == series
 
 
 def test_gene_drug_defect_article(api: httpx.Client) -> None:
@@ -169,8 +199,15 @@ def test_gene_drug_defect_article(api: httpx.Client) -> None:
     klass = api.get("/drugs/anti-cd20").json()
     assert klass["kind"] == "drug_class" and "rituximab" in klass["members"]
     assert klass["by_role"]["exposure"]["cases"] >= drug["by_role"]["exposure"]["cases"]
+    assert all(r["deaths"] + r["survivors"] + r["unknown_outcome"] == r["patients"]
+               for r in [*drug["by_role"].values(), *drug["defects"]])
     defect = api.get("/defects/iuis:cd40-ligand-deficiency").json()
     assert defect["genes"] == ["CD40LG"] and defect["omim"] == ["300386"] and defect["cases"] >= 1
+    for page in (gene, defect):
+        assert page["deaths"] + page["survivors"] + page["unknown_outcome"] == page["patients"]
+    # 90000042's 14 patients span five defects: the page lists the series but cannot count its patients
+    cvid = api.get("/defects/iuis:common-variable-immune-deficiency-with-no-gene-defect-specified").json()
+    assert cvid["mixed_series"] >= 1 and "90000042" in cvid["pmids"]
     assert api.get("/defects/CD40 LIGAND DEFICIENCY").json()["id"] == defect["id"]
     article = api.get("/articles/90000001").json()
     assert article["cases"][0]["id"] == "90000001:0" and article["n_cases"] == 1
@@ -399,6 +436,10 @@ def test_survival_curves(api: httpx.Client) -> None:
         s = [step["survival"] for step in g["steps"]]
         assert s[0] == 1.0 and s == sorted(s, reverse=True) and g["deaths"] + len(g["censored"]) == g["patients"]
         assert all(step["ci_low"] <= step["survival"] <= step["ci_high"] for step in g["steps"])
+    # no demo series states a time per patient: each is left out, and said to be
+    assert out["series_considered"] == out["series_left_out"] == len(SERIES)
+    assert out["series_patients_left_out"] == sum(s["n_patients"] for s in SERIES.values())
+    assert all(s["contributed"] == 0 and s["reason"] for s in out["series"])
     by_category = api.get("/survival", params={"group_by": "category"}).json()
     assert len(by_category["groups"]) >= 3
     assert sum(1 for _ in api.get("/survival", params={"group_by": "none"}).json()["groups"]) == 1

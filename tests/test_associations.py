@@ -1,9 +1,11 @@
 """The association statistics end to end on hand-built graphs in a real FalkorDB, against scipy.
 
-The graph is written with the loader's own schema (Case, Disease, Drug, RECEIVED {role, negated,
-n_patients}) so the counting rules of graph/queries/associations.py are what is checked: series
-count by their numbers, mixed-defect series and negated mentions never count, the universe is
-the cases with a defect, a category filter narrows the rows but not the comparison.
+The graph is written with the loader's own schema (Case {deaths, survivors}, Disease, Drug, RECEIVED
+{role, negated, n_patients}) so the counting rules of graph/queries/counting.py are what is checked:
+series count by their numbers, a series' deaths count only where they settle the outcome of the
+patients given the drug, mixed-defect series and negated mentions never count, the universe is the
+cases with a defect, a category filter narrows the rows but not the comparison. (The loader's own
+writing of series facts is tests/test_series_graph.py.)
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ CASES = [  # (id, cohort_size, n_diseases, outcome, months, diseases, [(drug, ro
       for i, (o, m) in enumerate([("died", 4.0), ("died", 10.0)])],
     ("1:2", 1, 1, "survived", 24.0, ["iuis:x"], [("d", "exposure", False, 1)]),
     ("1:3", 1, 1, "unknown", None, ["iuis:x"], []),
-    ("2:0", 5, 1, "died", None, ["iuis:x"], [("d", "exposure", False, 2)]),  # series: 2 of 5 received d
+    ("2:0", 5, 1, "died", None, ["iuis:x"], [("d", "exposure", False, 2)]),  # series: 2 of 5 received d, 3 died
     ("3:0", 10, 2, "died", None, ["iuis:x", "iuis:y"], [("d", "exposure", False, 4)]),  # mixed: counts 0
     ("4:0", 1, 1, "died", 3.0, ["iuis:y"], [("d", "exposure", False, 1)]),
     ("4:1", 1, 1, "survived", None, ["iuis:y"], [("d", "exposure", True, 1)]),  # "had never received d"
@@ -27,6 +29,7 @@ CASES = [  # (id, cohort_size, n_diseases, outcome, months, diseases, [(drug, ro
     *[(f"5:{i}", 1, 1, "unknown", None, ["iuis:z"], [("d", "treatment", False, 1)]) for i in range(4)],
     ("6:0", 1, 0, "died", None, [], [("d", "exposure", False, 1)]),  # no known defect: outside the universe
 ]
+SERIES_OUTCOMES = {"2:0": (3, 2), "3:0": (10, 0)}  # (deaths, survivors) a series states; a patient's follow its outcome
 
 
 @pytest.fixture
@@ -35,8 +38,10 @@ def graph(store: GraphStore) -> GraphStore:
         pmid = cid.split(":")[0]
         store.write("MERGE (a:Publication {pmid: $pmid}) SET a.year = 2020 "
                     "CREATE (a)-[:REPORTS]->(:Case {id: $id, pmid: $pmid, cohort_size: $size, n_diseases: $n, "
-                    "outcome: $outcome, months_to_outcome: $months})",
-                    {"pmid": pmid, "id": cid, "size": size, "n": n_dis, "outcome": outcome, "months": months})
+                    "outcome: $outcome, months_to_outcome: $months, deaths: $deaths, survivors: $survivors})",
+                    {"pmid": pmid, "id": cid, "size": size, "n": n_dis, "outcome": outcome, "months": months,
+                     "deaths": SERIES_OUTCOMES.get(cid, (int(outcome == "died"), 0))[0],
+                     "survivors": SERIES_OUTCOMES.get(cid, (0, int(outcome == "survived")))[1]})
         for d in diseases:
             store.write("MATCH (c:Case {id: $id}) MERGE (x:Disease {id: $d}) "
                         "SET x.name = $d, x.name_lower = $d, x.iuis_category = $cat "
@@ -59,7 +64,9 @@ def test_counts_table_and_statistics_match_scipy(graph: GraphStore) -> None:
     assert result.universe_cases == 9 + 6 + 4  # x: 4 patients + a 5-patient series; y: 6; z: 4
     x = _row(result.rows, "d", "iuis:x")
     assert x["patients"] == 5 and x["articles"] == 2  # 3 patients + 2 of the series; the mixed series adds 0
+    # 2 died and 1 survived of the patients; 3 of the series' 5 died, but which of its 2 given d is unknown
     assert (x["deaths"], x["survivors"], x["unknown_outcome"]) == (2, 1, 2)
+    assert x["timed_deaths"] == 2 and [(s["case"], s["patients"], s["deaths"]) for s in x["series"]] == [("2:0", 2, 3)]
     assert x["median_months_to_death"] == 7.0
     assert x["table"] == {"a": 5, "b": 4, "c": 1, "d": 9}
     y = _row(result.rows, "d", "iuis:y")

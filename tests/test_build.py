@@ -64,6 +64,33 @@ def test_rituximab_exposures_match_the_corpus(store: GraphStore, data_dir: Path,
     assert len(rows) >= 4  # at least four defects carry rituximab exposures
 
 
+def test_series_facts_reach_the_graph(store: GraphStore, data_dir: Path, extractor: Extractor) -> None:
+    """Each demo series is one Case with its stated size and deaths, the sentence of its deaths
+    marked as such on SUPPORTS, and its drug counts on RECEIVED."""
+    build_graph([DEMO_CORPUS], store, data_dir, extractor=extractor)
+    series = [rec for rec in EXPECTATIONS if rec.get("series")]
+    assert series
+    for rec in series:
+        expected = rec["series"]
+        rows = store.read("MATCH (c:Case {pmid: $pmid}) RETURN c.cohort_size AS n, c.deaths AS deaths",
+                          {"pmid": rec["pmid"]})
+        assert rows == [{"n": expected["n_patients"], "deaths": expected["deaths"]}], rec["pmid"]
+        facts = {f for r in store.read("MATCH (:Evidence)-[s:SUPPORTS]->(:Case {pmid: $pmid}) RETURN s.facts AS facts",
+                                       {"pmid": rec["pmid"]}) for f in r["facts"]}
+        assert "died" in facts and f"defect:{_defect_id(store, rec['pmid'])}" in facts, (rec["pmid"], facts)
+        counts = {r["drug"]: r["n"] for r in store.read(
+            "MATCH (:Case {pmid: $pmid})-[r:RECEIVED {role: 'exposure'}]->(d:Drug) WHERE r.negated = false "
+            "RETURN d.display AS drug, r.n_patients AS n", {"pmid": rec["pmid"]})}
+        for drug, n in expected["drug_counts"].items():
+            if drug.lower() in {d.lower() for d in counts}:
+                assert {d.lower(): v for d, v in counts.items()}[drug.lower()] == n, (rec["pmid"], drug)
+
+
+def _defect_id(store: GraphStore, pmid: str) -> str:
+    return store.read("MATCH (:Case {pmid: $pmid})-[:HAS_DISEASE]->(x:Disease) RETURN x.id AS id ORDER BY id LIMIT 1",
+                      {"pmid": pmid})[0]["id"]
+
+
 def _find(rec_pmid: str) -> dict[str, Any]:
     return next(r for r in EXPECTATIONS if r["pmid"] == rec_pmid)
 

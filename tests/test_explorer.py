@@ -134,6 +134,18 @@ def test_clicking_a_cell_lists_its_patients_and_evidence(page: Page, site: str) 
     links = web.locator("#cases a[href^='https://pubmed.ncbi.nlm.nih.gov/']")
     assert links.count() >= len(shown)
     assert "survived" in web.locator("#cases").inner_text() or "died" in web.locator("#cases").inner_text()
+    # the series of 11 shows its group facts, the cell's drug first, and the sentence of each
+    series = httpx.get(f"{site}/patients/90000011:0").json()["series"]
+    ritux = next(d for d in series["drugs"] if d["key"] == "rituximab")
+    card = web.locator("#cases .case.series[data-case='90000011:0']")
+    facts = card.locator(".series-facts").inner_text()
+    assert facts.startswith(f"Rituximab in {ritux['n_patients']} of {series['cohort_size']};")
+    assert f"; {series['deaths']} died" in facts and f"{series['unknown_outcome']} outcome unknown" in facts
+    died = series["evidence"]["died"]
+    said = [li.inner_text() for li in card.locator("li").element_handles()]
+    assert any(t.lower().startswith("deaths") and died["sentence"] in t for t in said)
+    mention = died["sentence"][died["start"] - died["sentence_start"]: died["end"] - died["sentence_start"]]
+    assert mention in [m.inner_text() for m in card.locator("blockquote mark").element_handles()]
     page.shot("cases")
     assert not page.errors, page.errors
 
@@ -174,7 +186,7 @@ def test_a_huge_neighbourhood_is_capped_with_a_note(page: Page) -> None:
     assert not page.errors, page.errors
 
 
-def test_survival_curves_with_numbers_at_risk(page: Page) -> None:
+def test_survival_curves_with_numbers_at_risk(page: Page, site: str) -> None:
     web = _ready(page)
     web.click("#tabs button[data-view=survival]")
     web.wait_for_selector("path.km-curve")
@@ -183,7 +195,11 @@ def test_survival_curves_with_numbers_at_risk(page: Page) -> None:
     assert web.locator("line.km-censor").count() > 0 and web.locator("polygon.km-band").count() == 2
     table = web.locator("table.at-risk").inner_text()
     assert "exposed to rituximab" in table and "not exposed to rituximab" in table
-    assert "not a cohort" in web.locator("#survival-note").inner_text()
+    note = web.locator("#survival-note").inner_text()
+    assert "not a cohort" in note
+    api = httpx.get(f"{site}/survival", params={"group_by": "exposure", "drug": "rituximab"}).json()
+    assert (f"Of {api['series_considered']} series, {api['series_left_out']} "
+            f"({api['series_patients_left_out']} patients) are left out") in note  # said, not silently dropped
     page.shot("survival")
     web.select_option("select[name=group_by]", "category")
     web.click("#survival-controls button[type=submit]")

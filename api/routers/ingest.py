@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import io
 import threading
-from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
 from api.deps import AppSettings, Store, require_api_key
-from api.errors import ApiError
+from api.errors import ApiError, InvalidParameter
 from api.models import ErrorResponse, IngestResult
 from ingest.pubmed import PubmedParseError, parse_pubmed_xml
 

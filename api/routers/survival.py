@@ -16,9 +16,10 @@ from graph.queries.survival import survival_data
 
 router = APIRouter(tags=["survival"], responses={422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
 
-NOTE = ("Reported cases, not a cohort: patients described one by one in PubMed abstracts, with a stated time from "
-        "PML diagnosis to death (event) or to the last follow-up alive (censored). Series and patients without a "
-        "time are left out. Publication bias shapes these curves; they are no estimate of risk.")
+NOTE = ("Reported cases, not a cohort: patients described in PubMed abstracts, with a stated time from PML "
+        "diagnosis to death (event) or to the last follow-up alive (censored). Patients without a time are left out, "
+        "and so is every series whose abstract gives no time per patient (a median and range is not one), counted "
+        "as such. Publication bias shapes these curves; they are no estimate of risk.")
 
 
 class SurvivalStep(BaseModel):
@@ -39,6 +40,24 @@ class SurvivalCurve(BaseModel):
     cases: list[str]
 
 
+class SurvivalSeries(BaseModel):
+    """A series as the curves see it: what it states, and whether its patients could enter the curves."""
+
+    case: str
+    cohort_size: int
+    deaths: int | None = Field(description="Deaths stated for the whole series")
+    survivors: int | None
+    months_median: float | None
+    months_low: float | None
+    months_high: float | None
+    months_kind: str | None
+    groups: list[str] = Field(description="The groups its patients belong to (two when only some were given the drug)")
+    given: int | None = Field(description="group_by=exposure: its patients given the drug")
+    shared_months: float | None = Field(description="The one time all its patients share, when its summary says so")
+    contributed: int = Field(description="Patients it entered in the curves: all of them, or 0")
+    reason: str | None = Field(description="Why it was left out")
+
+
 class SurvivalResult(BaseModel):
     group_by: str
     note: str
@@ -47,6 +66,11 @@ class SurvivalResult(BaseModel):
     logrank: dict[str, Any] | None = Field(None, description="Log-rank test across the groups")
     patients: int = Field(description="Individually described patients considered")
     without_time: int = Field(description="Of those, left out for want of a time or an outcome")
+    series_considered: int = Field(description="Series (cohort_size > 1) in the year range")
+    series_left_out: int = Field(description="Of those, left out: no time per patient, mixed outcomes, or only "
+                                             "some given the drug")
+    series_patients_left_out: int = Field(description="The patients of the series left out")
+    series: list[SurvivalSeries]
 
 
 @router.get("/survival", response_model=SurvivalResult)

@@ -7,13 +7,14 @@
 // negated = true, so every query that counts filters them out.
 
 // name: Drugs before PML, by immune defect
-// Drugs received before PML (role exposure, not negated) in each immune defect: reported cases and deaths.
+// Drugs received before PML (role exposure, not negated) in each immune defect: reported patients and deaths, counted as graph/queries/counting.py counts them.
 MATCH (x:Disease)<-[h:HAS_DISEASE]-(c:Case)-[r:RECEIVED]->(d:Drug)
-WHERE r.role = 'exposure' AND r.negated = false AND h.negated = false
-RETURN x.name AS defect, d.display AS drug,
-       count(DISTINCT c) AS cases,
-       count(DISTINCT CASE WHEN c.outcome = 'died' THEN c END) AS deaths
-ORDER BY cases DESC, deaths DESC, defect, drug
+WHERE r.role = 'exposure' AND r.negated = false AND h.negated = false AND (c.cohort_size = 1 OR c.n_diseases = 1)
+WITH x, d, c, CASE WHEN c.cohort_size > 1 THEN coalesce(r.n_patients, 1) ELSE 1 END AS given
+RETURN x.name AS defect, d.display AS drug, count(c) AS cases, sum(given) AS patients,
+       sum(CASE WHEN c.cohort_size = 1 THEN (CASE WHEN c.outcome = 'died' THEN 1 ELSE 0 END) WHEN c.deaths IS NULL THEN 0 WHEN given >= c.cohort_size THEN c.deaths WHEN c.deaths >= c.cohort_size THEN given ELSE 0 END) AS deaths,
+       sum(CASE WHEN c.cohort_size = 1 THEN (CASE WHEN c.outcome = 'survived' THEN 1 ELSE 0 END) WHEN c.survivors IS NULL THEN 0 WHEN given >= c.cohort_size THEN c.survivors WHEN c.survivors >= c.cohort_size THEN given ELSE 0 END) AS survivors
+ORDER BY patients DESC, deaths DESC, defect, drug
 ;
 
 // name: Rituximab exposure, with evidence
@@ -46,14 +47,14 @@ LIMIT 100
 ;
 
 // name: Deaths by defect category
-// Reported cases and deaths per IUIS category of the immune defect (positive HAS_DISEASE only).
+// Reported patients, deaths and survivors per IUIS category of the immune defect (positive HAS_DISEASE only; a series counts its stated totals, a mixed-defect series not at all).
 MATCH (c:Case)-[h:HAS_DISEASE]->(x:Disease)
-WHERE h.negated = false
-WITH coalesce(x.iuis_category, 'not classified') AS category, c
-RETURN category, count(DISTINCT c) AS cases,
-       count(DISTINCT CASE WHEN c.outcome = 'died' THEN c END) AS deaths,
-       count(DISTINCT CASE WHEN c.outcome = 'survived' THEN c END) AS survived
-ORDER BY deaths DESC, cases DESC, category
+WHERE h.negated = false AND (c.cohort_size = 1 OR c.n_diseases = 1)
+WITH DISTINCT coalesce(x.iuis_category, 'not classified') AS category, c
+RETURN category, count(c) AS cases, sum(c.cohort_size) AS patients,
+       sum(CASE WHEN c.cohort_size > 1 THEN coalesce(c.deaths, 0) WHEN c.outcome = 'died' THEN 1 ELSE 0 END) AS deaths,
+       sum(CASE WHEN c.cohort_size > 1 THEN coalesce(c.survivors, 0) WHEN c.outcome = 'survived' THEN 1 ELSE 0 END) AS survivors
+ORDER BY deaths DESC, patients DESC, category
 ;
 
 // name: Negated assertions

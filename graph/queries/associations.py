@@ -7,8 +7,11 @@ Counting rules, the same in every query here:
 - the universe of the 2x2 table is the reported cases with a (non-negated) defect, or gene for
   the gene axis, within the same year range; ``category`` filters the rows shown, never the
   comparison, so a ROR means the same whatever the filter.
-Deaths, survivors and time to death count patients described one by one: a series reports its
-deaths as a total that cannot be split by drug, so its patients count as outcome unknown.
+Deaths and survivors among a cell's patients follow counting.py: a patient's own outcome; a
+series' totals only when they determine the outcome of the patients given the drug (all of the
+series given it, or all died / all survived), else its patients count as outcome unknown. The median
+time to death is over individual times (patients described one by one); a series' stated summary
+is listed with the cell (``series``), never pooled with them.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from graph.queries.catalogue import query, run, whole
-from graph.queries.counting import attributable, patients_given
+from graph.queries.counting import (attributable, deaths_given, patients_given, survivors_given,
+                                    unknown_outcome)
 from graph.statistics import TwoByTwo, fisher_exact_p, median, reporting_odds_ratio
 from graph.store import GraphStore
 
@@ -67,13 +71,16 @@ WITH row_key, row_name, {_COL_KEY[col]} AS col_key, {_COL_NAME[col]} AS col_name
      {_COL_CATEGORY[col]} AS category, c, max({patients_given()}) AS weight
 WITH row_key, row_name, col_key, col_name, category,
      sum(weight) AS patients, count(DISTINCT c.pmid) AS articles,
-     sum(CASE WHEN c.cohort_size = 1 AND c.outcome = 'died' THEN 1 ELSE 0 END) AS deaths,
-     sum(CASE WHEN c.cohort_size = 1 AND c.outcome = 'survived' THEN 1 ELSE 0 END) AS survivors,
+     sum({deaths_given("c", "weight")}) AS deaths,
+     sum({survivors_given("c", "weight")}) AS survivors,
      collect(CASE WHEN c.cohort_size = 1 AND c.outcome = 'died' THEN c.months_to_outcome END) AS death_months,
+     collect(CASE WHEN c.cohort_size > 1 THEN {{case: c.id, cohort_size: c.cohort_size, patients: weight,
+             deaths: c.deaths, survivors: c.survivors, months_median: c.months_median, months_low: c.months_low,
+             months_high: c.months_high, months_kind: c.months_kind}} END) AS series,
      collect(DISTINCT c.pmid) AS pmids, collect(c.id) AS cases
 WHERE patients >= $min_patients
 RETURN row_key, row_name, col_key, col_name, category, patients, articles, deaths, survivors, death_months,
-       pmids, cases"""
+       series, pmids, cases"""
 
 
 def _evidence(col: ColAxis) -> str:
@@ -90,7 +97,8 @@ OPTIONAL MATCH (c)-[ho:HAD_OUTCOME]->(o:Outcome)
 WHERE o.id IN ['died', 'survived']
 RETURN it.row AS row_key, it.col AS col_key,
        collect({{case: c.id, pmid: r.pmid, sentence: r.sentence, sentence_start: r.sentence_start, start: r.start,
-                end: r.end, text: r.text, n_patients: r.n_patients, confidence: r.confidence,
+                end: r.end, text: r.text, n_patients: r.n_patients, patients: {patients_given()},
+                cohort_size: c.cohort_size, deaths: c.deaths, survivors: c.survivors, confidence: r.confidence,
                 defect_sentence: h.sentence, defect_text: h.text, outcome: c.outcome,
                 outcome_sentence: ho.sentence}})[0] AS evidence, cid AS case_id"""
 
@@ -180,12 +188,16 @@ def associations(store: GraphStore, q: AssociationQuery) -> AssociationResult:
         table = TwoByTwo.from_margins(exposed_here=cell["patients"], cases_here=cases.get(cell["col_key"], 0),
                                       exposed_all=exposed.get(cell["row_key"], cell["patients"]), cases_all=n_all)
         ror = reporting_odds_ratio(table)
+        months = [m for m in cell["death_months"] if m is not None]
         out.append({
             "row_key": cell["row_key"], "row_name": cell["row_name"], "col_key": cell["col_key"],
             "col_name": cell["col_name"], "category": cell["category"],
             "patients": cell["patients"], "articles": cell["articles"], "deaths": cell["deaths"],
-            "survivors": cell["survivors"], "unknown_outcome": max(cell["patients"] - cell["deaths"] - cell["survivors"], 0),
-            "median_months_to_death": median(cell["death_months"]),
+            "survivors": cell["survivors"],
+            "unknown_outcome": unknown_outcome(cell["patients"], cell["deaths"], cell["survivors"]),
+            "median_months_to_death": median(months), "timed_deaths": len(months),
+            "series": sorted(({**x, "patients": whole(x["patients"])} for x in cell["series"]),
+                             key=lambda x: x["case"]),
             "table": {"a": table.a, "b": table.b, "c": table.c, "d": table.d},
             "fisher_p": fisher_exact_p(table),
             "ror": ror.ror if ror else None, "ror_ci_low": ror.ci_low if ror else None,

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from graph.queries.catalogue import props, query, run, whole
-from graph.queries.counting import attributable, patients_given
+from graph.queries.counting import attributable, deaths_of, patients_given, survivors_of, unknown_outcome
+from graph.schema import SERIES_SUMMARIES
 from graph.store import GraphStore
 
 
@@ -59,13 +60,21 @@ OPTIONAL MATCH (c)-[hg:HAS_GENE]->(g:Gene)
 WITH a, c, diseases, collect({{symbol: g.symbol, ncbi_gene_id: g.ncbi_gene_id, evidence: {evidence_map("hg")}}}) AS genes
 OPTIONAL MATCH (c)-[r:RECEIVED]->(d)
 WITH a, c, diseases, genes, collect({{key: coalesce(d.id, d.name), name: coalesce(d.display, d.name),
-     kind: labels(d)[0], role: r.role, n_patients: r.n_patients, evidence: {evidence_map("r")}}}) AS drugs
+     kind: labels(d)[0], role: r.role, n_patients: r.n_patients,
+     patients: CASE WHEN r.negated = false THEN {patients_given("c", "r")} ELSE 0 END,
+     evidence: {evidence_map("r")}}}) AS drugs
 OPTIONAL MATCH (c)-[ho:HAD_OUTCOME]->(o:Outcome)
 WITH a, c, diseases, genes, drugs, collect({{outcome: o.id, months: ho.months, evidence: {evidence_map("ho")}}}) AS outcomes
-OPTIONAL MATCH (e:Evidence)-[:SUPPORTS]->(c)
+OPTIONAL MATCH (e:Evidence)-[s:SUPPORTS]->(c)
 RETURN c AS case, a.pmid AS pmid, a.title AS title, a.year AS year, a.journal AS journal, diseases, genes, drugs,
-       outcomes, collect({{id: e.id, text: e.text, start: e.start, end: e.end}}) AS sentences
+       outcomes, {deaths_of("c")} AS counted_deaths, {survivors_of("c")} AS counted_survivors,
+       collect({{id: e.id, text: e.text, start: e.start, end: e.end, facts: s.facts, fact_starts: s.fact_starts,
+                fact_ends: s.fact_ends}}) AS sentences
 """, ids=["90000001:0"])
+
+# The facts of SUPPORTS.facts (schema.yaml) that are a series' group facts, besides drug:<key>.
+SERIES_FACTS = ("died", "survived", "months_to_outcome", "age_years", "cd4_per_ul", "sex", "previously_published",
+                "outcome")
 DRUG_KEYS = query("drug_keys", """
 MATCH (d:Drug)
 WHERE d.name = toLower($drug) OR d.drugbank_id = $drug
@@ -120,20 +129,70 @@ def case_page(store: GraphStore, f: CaseFilter, *, skip: int,
     return totals, case_details(store, ids)
 
 
+def _sentences(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The Evidence sentences of a case, each with the facts it states and their mention offsets."""
+    out = []
+    for e in rows:
+        if not e.get("id"):
+            continue
+        facts = e.get("facts") or []
+        starts, ends = e.get("fact_starts") or [], e.get("fact_ends") or []
+        out.append({"id": e["id"], "text": e["text"], "start": e["start"], "end": e["end"], "facts": list(facts),
+                    "mentions": {f: (starts[i] if i < len(starts) else None, ends[i] if i < len(ends) else None)
+                                 for i, f in enumerate(facts)}})
+    return sorted(out, key=lambda e: e["start"])
+
+
+def _series(case: dict[str, Any], pmid: str, drugs: list[dict[str, Any]], sentences: list[dict[str, Any]],
+            deaths: int, survivors: int) -> dict[str, Any] | None:
+    """A series' group facts as stated, each with the sentence that states it; None for a patient."""
+    size = int(case.get("cohort_size") or 1)
+    if size <= 1:
+        return None
+    evidence: dict[str, dict[str, Any]] = {}
+    for e in sentences:
+        for fact, (start, end) in e["mentions"].items():
+            if fact in SERIES_FACTS or fact.startswith("drug:"):
+                evidence.setdefault(fact, {"fact": fact, "id": e["id"], "pmid": pmid, "sentence": e["text"],
+                                           "sentence_start": e["start"], "start": start, "end": end})
+
+    def summary(prefix: str) -> dict[str, Any] | None:
+        values = {k: case.get(f"{prefix}_{k}") for k in ("median", "low", "high", "kind")}
+        return None if all(values[k] is None for k in ("median", "low", "high")) else values
+
+    return {
+        "cohort_size": size, "deaths": case.get("deaths"), "survivors": case.get("survivors"),
+        "unknown_outcome": unknown_outcome(size, deaths, survivors),
+        **{name: summary(prefix) for name, prefix in SERIES_SUMMARIES.items()},
+        "n_male": case.get("n_male"), "n_female": case.get("n_female"),
+        "previously_published": case.get("previously_published"),
+        "drugs": [{"key": d["key"], "name": d.get("name"), "role": d["role"], "n_patients": d.get("n_patients"),
+                   "patients": whole(d["patients"]), "evidence": evidence.get(f"drug:{d['key']}")}
+                  for d in drugs if not d["evidence"].get("negated")],
+        "evidence": dict(sorted(evidence.items())),
+    }
+
+
 def case_details(store: GraphStore, ids: list[str]) -> list[dict[str, Any]]:
-    """Cases in the order of ``ids``, each with its assertions, their evidence, and its sentences."""
+    """Cases in the order of ``ids``, each with its assertions, their evidence, its sentences (with
+    the facts each states) and, for a series, its group facts with their sentences."""
     if not ids:
         return []
     found = {}
     for row in run(store, CASE_DETAILS, ids=ids):
         case = props(row["case"])
+        drugs = sorted((d for d in row["drugs"] if d.get("key")), key=lambda d: (d["role"], d["key"]))
+        sentences = _sentences(row["sentences"])
         found[case["id"]] = {
             **case,
+            "deaths": case.get("deaths"), "survivors": case.get("survivors"),
             "publication": {"pmid": row["pmid"], "title": row["title"], "year": row["year"], "journal": row["journal"]},
             "diseases": [d for d in row["diseases"] if d.get("id")],
             "genes": [g for g in row["genes"] if g.get("symbol")],
-            "drugs": sorted((d for d in row["drugs"] if d.get("key")), key=lambda d: (d["role"], d["key"])),
+            "drugs": [{**d, "patients": whole(d["patients"])} for d in drugs],
             "outcomes": [o for o in row["outcomes"] if o.get("outcome")],
-            "sentences": sorted((e for e in row["sentences"] if e.get("id")), key=lambda e: e["start"]),
+            "sentences": [{k: v for k, v in e.items() if k != "mentions"} for e in sentences],
+            "series": _series(case, row["pmid"], drugs, sentences, whole(row["counted_deaths"]),
+                              whole(row["counted_survivors"])),
         }
     return [found[i] for i in ids if i in found]

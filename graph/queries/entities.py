@@ -1,15 +1,32 @@
-"""Publications, drugs (and drug classes), genes and immune defects by their keys."""
+"""Publications, drugs (and drug classes), genes and immune defects by their keys.
+
+Every count follows graph/queries/counting.py: patients given a drug as a series states them,
+deaths and survivors among them only where a series' totals determine them; a gene's or a defect's
+patients and outcomes leave out the mixed-defect series (``mixed_series`` says how many), as
+/associations does.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from graph.queries.cases import case_details, evidence_map
-from graph.queries.catalogue import props, query, run, whole, with_whole
-from graph.queries.counting import attributable, patients_given
+from graph.queries.catalogue import props, query, run, whole
+from graph.queries.counting import (attributable, deaths_given, deaths_of, patients_given, survivors_given,
+                                    survivors_of, unknown_outcome)
 from graph.store import GraphStore
 
 _KEY = "coalesce(n.symbol, n.id, n.name)"  # the key of any mention target (schema.yaml keys)
+# Outcomes among the patients given a drug, from a case ``c`` and its patient count ``weight``.
+_OUTCOMES_GIVEN = (f"sum({deaths_given('c', 'weight')}) AS deaths, "
+                   f"sum({survivors_given('c', 'weight')}) AS survivors")
+# A gene's or a defect's cases ``c``: every case record, but patients and outcomes of the attributable
+# ones only (a mixed-defect series cannot attribute its patients to any one of its defects).
+_CASE_COUNTS = (f"count(c) AS cases, sum(CASE WHEN {attributable()} THEN c.cohort_size ELSE 0 END) AS patients, "
+                f"sum(CASE WHEN {attributable()} THEN {deaths_of()} ELSE 0 END) AS deaths, "
+                f"sum(CASE WHEN {attributable()} THEN {survivors_of()} ELSE 0 END) AS survivors, "
+                f"sum(CASE WHEN c IS NULL OR {attributable()} THEN 0 ELSE 1 END) AS mixed_series, "
+                "collect(DISTINCT c.pmid) AS pmids")
 
 PUBLICATION = query("publication", """
 MATCH (a:Publication {pmid: $pmid})
@@ -40,7 +57,7 @@ DRUG_USE = query("drug_use", f"""
 MATCH (c:Case)-[r:RECEIVED]->(n)
 WHERE r.negated = false AND (n.name IN $keys OR n.id IN $keys)
 WITH r.role AS role, c, max({patients_given()}) AS weight
-RETURN role, count(c) AS cases, sum(weight) AS patients
+RETURN role, count(c) AS cases, sum(weight) AS patients, {_OUTCOMES_GIVEN}
 ORDER BY role
 """, keys=["rituximab"])
 DRUG_ARTICLES = query("drug_articles", """
@@ -54,7 +71,8 @@ WHERE r.negated = false AND (n.name IN $keys OR n.id IN $keys) AND {attributable
 MATCH (c)-[h:HAS_DISEASE]->(x:Disease)
 WHERE h.negated = false
 WITH x, r.role AS role, c, max({patients_given()}) AS weight
-RETURN x.id AS defect_id, x.name AS defect, role, sum(weight) AS patients, count(DISTINCT c.pmid) AS articles
+RETURN x.id AS defect_id, x.name AS defect, role, sum(weight) AS patients, count(DISTINCT c.pmid) AS articles,
+       {_OUTCOMES_GIVEN}
 ORDER BY patients DESC, defect_id
 """, keys=["rituximab"])
 
@@ -67,35 +85,35 @@ WITH g, collect(DISTINCT {id: x.id, name: x.name, category: x.iuis_category}) AS
 OPTIONAL MATCH (a:Publication)-[:MENTIONS]->(g)
 RETURN g AS gene, diseases, support, count(DISTINCT a) AS articles
 """, symbol="CD40LG")
-GENE_CASES = query("gene_cases", """
-MATCH (c:Case)-[h:HAS_GENE]->(g:Gene {symbol: $symbol})
+GENE_CASES = query("gene_cases", f"""
+MATCH (c:Case)-[h:HAS_GENE]->(g:Gene {{symbol: $symbol}})
 WHERE h.negated = false
-RETURN count(c) AS cases, sum(c.cohort_size) AS patients, sum(c.deaths) AS deaths,
-       collect(DISTINCT c.pmid) AS pmids
+RETURN {_CASE_COUNTS}
 """, symbol="CD40LG")
 GENE_DRUGS = query("gene_drugs", f"""
 MATCH (c:Case)-[h:HAS_GENE]->(g:Gene {{symbol: $symbol}})
-WHERE h.negated = false
+WHERE h.negated = false AND {attributable()}
 MATCH (c)-[r:RECEIVED]->(d)
 WHERE r.negated = false
-RETURN coalesce(d.id, d.name) AS drug, r.role AS role, sum({patients_given()}) AS patients
+WITH coalesce(d.id, d.name) AS drug, r.role AS role, c, {patients_given()} AS weight
+RETURN drug, role, sum(weight) AS patients, {_OUTCOMES_GIVEN}
 ORDER BY patients DESC, drug
 """, symbol="CD40LG")
 
-DEFECT = query("defect", """
+DEFECT = query("defect", f"""
 MATCH (x:Disease)
 WHERE x.id = $key OR x.name_lower = toLower($key)
 OPTIONAL MATCH (x)-[:CAUSED_BY]->(g:Gene)
 WITH x, collect(DISTINCT g.symbol) AS genes
 OPTIONAL MATCH (c:Case)-[h:HAS_DISEASE]->(x)
 WHERE h.negated = false
-RETURN x AS defect, genes, count(c) AS cases, sum(c.cohort_size) AS patients, sum(c.deaths) AS deaths,
-       collect(DISTINCT c.pmid) AS pmids
+RETURN x AS defect, genes, {_CASE_COUNTS}
 """, key="iuis:cd40-ligand-deficiency")
 DEFECT_DRUGS = query("defect_drugs", f"""
 MATCH (x:Disease {{id: $id}})<-[h:HAS_DISEASE]-(c:Case)-[r:RECEIVED]->(d)
 WHERE h.negated = false AND r.negated = false AND {attributable()}
-RETURN coalesce(d.id, d.name) AS drug, labels(d)[0] AS kind, r.role AS role, sum({patients_given()}) AS patients
+WITH coalesce(d.id, d.name) AS drug, labels(d)[0] AS kind, r.role AS role, c, {patients_given()} AS weight
+RETURN drug, kind, role, sum(weight) AS patients, {_OUTCOMES_GIVEN}
 ORDER BY patients DESC, drug
 """, id="iuis:cd40-ligand-deficiency")
 
@@ -122,9 +140,8 @@ def drug(store: GraphStore, name: str) -> dict[str, Any] | None:
         node = {**klass, "name": klass["id"], "display": klass.get("name"), "kind": "drug_class", "classes": [],
                 "members": sorted(rows[0]["members"])}
         keys = [klass["id"], *node["members"]]
-    by_role = {r["role"]: {"cases": r["cases"], "patients": whole(r["patients"])}
-               for r in run(store, DRUG_USE, keys=keys)}
-    defects = with_whole(run(store, DRUG_DEFECTS, keys=keys), "patients")
+    by_role = {r["role"]: {"cases": r["cases"], **_outcomes(r)} for r in run(store, DRUG_USE, keys=keys)}
+    defects = [{**r, **_outcomes(r)} for r in run(store, DRUG_DEFECTS, keys=keys)]
     return {**node, "articles": run(store, DRUG_ARTICLES, keys=keys)[0]["articles"], "by_role": by_role,
             "defects": defects}
 
@@ -137,9 +154,8 @@ def gene(store: GraphStore, symbol: str) -> dict[str, Any] | None:
     node = props(row["gene"])
     cases = run(store, GENE_CASES, symbol=node["symbol"])[0]
     return {**node, "diseases": [d for d in row["diseases"] if d.get("id")], "support_pmids": sorted(row["support"]),
-            "articles": row["articles"], "cases": cases["cases"], "patients": whole(cases["patients"]),
-            "deaths": whole(cases["deaths"]), "pmids": sorted(cases["pmids"]),
-            "drugs": with_whole(run(store, GENE_DRUGS, symbol=node["symbol"]), "patients")}
+            "articles": row["articles"], **_case_counts(cases),
+            "drugs": [{**r, **_outcomes(r)} for r in run(store, GENE_DRUGS, symbol=node["symbol"])]}
 
 
 def defect(store: GraphStore, key: str) -> dict[str, Any] | None:
@@ -148,6 +164,17 @@ def defect(store: GraphStore, key: str) -> dict[str, Any] | None:
         return None
     row = rows[0]
     node = props(row["defect"])
-    return {**node, "genes": sorted(row["genes"]), "cases": row["cases"], "patients": whole(row["patients"]),
-            "deaths": whole(row["deaths"]), "pmids": sorted(set(row["pmids"])),
-            "drugs": with_whole(run(store, DEFECT_DRUGS, id=node["id"]), "patients")}
+    return {**node, "genes": sorted(row["genes"]), **_case_counts(row),
+            "drugs": [{**r, **_outcomes(r)} for r in run(store, DEFECT_DRUGS, id=node["id"])]}
+
+
+def _outcomes(row: dict[str, Any]) -> dict[str, int]:
+    """Patients, deaths, survivors and unknown outcomes of a counting row, as ints."""
+    patients, deaths, survivors = whole(row["patients"]), whole(row["deaths"]), whole(row["survivors"])
+    return {"patients": patients, "deaths": deaths, "survivors": survivors,
+            "unknown_outcome": unknown_outcome(patients, deaths, survivors)}
+
+
+def _case_counts(row: dict[str, Any]) -> dict[str, Any]:
+    return {"cases": whole(row["cases"]), **_outcomes(row), "mixed_series": whole(row["mixed_series"]),
+            "pmids": sorted(set(row["pmids"]))}

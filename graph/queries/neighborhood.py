@@ -16,7 +16,7 @@ from graph.schema import SCHEMA
 from graph.store import GraphStore
 
 MAX_DEPTH = 3
-_EDGE_PROPS = ("role", "negated", "pmid", "n_patients", "months", "count")
+_EDGE_PROPS = ("role", "negated", "pmid", "n_patients", "months", "count", "facts")
 
 
 def _neighbours(label: str, outgoing: bool) -> str:

@@ -2,7 +2,7 @@
 // deaths; hovering shows counts, ROR and CI; clicking lists the patients behind the cell.
 
 import { get } from "./api.js";
-import { showCases } from "./cases.js";
+import { showCases, summaryText } from "./cases.js";
 import { esc, fmt, fmtP } from "./util.js";
 
 const NO_OUTCOME = "#c9d1da";
@@ -19,6 +19,17 @@ function fatalityColour(f) {
     }
   }
   return "rgb(196,78,12)";
+}
+
+// The series a cell counts: how many of each it counts, and what the series states for all its patients.
+function seriesNote(item) {
+  if (!item.series.length) return "";
+  const each = item.series.map((s) => {
+    const months = summaryText({ median: s.months_median, low: s.months_low, high: s.months_high, kind: s.months_kind }, "months");
+    return [`${s.patients} of a series of ${s.cohort_size}`, s.deaths !== null ? `${s.deaths} of the series died` : null, months]
+      .filter(Boolean).join(", ");
+  });
+  return `<br>series: ${each.map(esc).join("; ")}`;
 }
 
 export function mapParams(form) {
@@ -87,7 +98,9 @@ export async function drawMap(form, container, casesPanel, tooltip, onError) {
       tooltip.innerHTML = `<b>${esc(item.row_name)} × ${esc(item.col_name)}</b><br>`
         + `${item.patients} patients in ${item.articles} articles (${esc(page.role)})<br>`
         + `died ${item.deaths} · survived ${item.survivors} · unknown ${item.unknown_outcome}`
-        + (item.median_months_to_death !== null ? `<br>median time to death ${fmt(item.median_months_to_death, 1)} months` : "")
+        + (item.median_months_to_death !== null ? `<br>median time to death ${fmt(item.median_months_to_death, 1)} months`
+          + ` (${item.timed_deaths} ${item.timed_deaths === 1 ? "death" : "deaths"} with a time of their own)` : "")
+        + seriesNote(item)
         + `<br>ROR ${fmt(item.ror)} (95% CI ${fmt(item.ror_ci_low)}–${fmt(item.ror_ci_high)})`
         + `${item.haldane_corrected ? " Haldane-corrected" : ""} · Fisher p ${fmtP(item.fisher_p)}`;
     });

@@ -54,8 +54,11 @@ export async function drawSurvival(form, plot, noteEl, onError) {
     }
     last = { key, data };
   }
+  const seriesIn = data.series_considered - data.series_left_out;
   noteEl.textContent = `${data.note} ${data.patients - data.without_time} of ${data.patients} individually described `
-    + `patients have a time; ${data.without_time} are left out.`;
+    + `patients have a time; ${data.without_time} are left out. Of ${data.series_considered} series, `
+    + `${data.series_left_out} (${data.series_patients_left_out} patients) are left out for want of a time per patient`
+    + `${seriesIn ? `; ${seriesIn} enter the curves (one time and one outcome for all their patients)` : ""}.`;
   if (!data.groups.length) {
     plot.innerHTML = '<div class="empty">No patient with a reported time to outcome.</div>';
     return data;
