@@ -45,7 +45,7 @@ _COUNT_BEFORE = re.compile(
     r"had\s+been\s+(?:treated|exposed|given)|were\s+taking|took|used)(?:\s+with)?\s+(?:[\w-]+\s+){0,3}$",
     re.IGNORECASE)
 # a list that carries a count forward to the drug named just before: "X and Y in one patient each"
-_JOINED = re.compile(r"^\s*(?:,|and|or|,\s*and|\+|/|plus)\s*$", re.IGNORECASE)
+_JOINED = re.compile(r"^\s*(?:,|and|or|,\s*and|\+|/|plus|with|together with|combined with|and/or)\s*$", re.IGNORECASE)
 # "six had received rituximab and three cyclophosphamide": an ellipsis in a list of counts
 _ELLIPSIS = re.compile(rf"(?:\band|,)\s+{_K}{_OF_M}{_PCT}{_WHO}\s+$", re.IGNORECASE)
 
@@ -63,7 +63,8 @@ _SURVIVED = re.compile(
     r"were\s+survivors)\b",
     re.IGNORECASE)
 # "the survivor underwent HSCT", "the two survivors": the survivors named as such
-_SURVIVORS = re.compile(rf"\bthe\s+(?:(?P<one>sole|only|single|one)\s+)?(?:{_k('k_s')}\s+)?survivors?\b", re.IGNORECASE)
+_SURVIVORS = re.compile(rf"\b(?:the|all(?:\s+the)?)\s+(?:(?P<one>sole|only|single|one)\s+)?(?:{_k('k_s')}\s+)?survivors?\b",
+                        re.IGNORECASE)
 _OUTCOME_TIME = re.compile(r"\b(?:surviv\w*|death|died|follow[- ]up|outcome|fatal|mortality)\b", re.IGNORECASE)
 _MEDIAN = re.compile(
     rf"\b(?P<kind>median|mean|average)\b[^.;()]{{0,60}}?(?P<value>{_VALUE})\s*(?:{_UNIT}|{_OTHER_UNIT})?"

@@ -40,6 +40,7 @@ def test_distributive_counts_carry_back_over_a_list() -> None:
     ("Both had received belatacept.", ("belatacept",), {"belatacept": 2}),
     ("Five had received alemtuzumab and two cyclophosphamide.", ("alemtuzumab", "cyclophosphamide"),
      {"alemtuzumab": 5, "cyclophosphamide": 2}),
+    ("Cidofovir with mefloquine in four patients.", ("cidofovir", "mefloquine"), {"cidofovir": 4, "mefloquine": 4}),
     ("Tocilizumab was used in 20 patients.", ("tocilizumab",), {}),  # more than the series: not its count
 ])
 def test_drug_count_shapes(text: str, drugs: tuple[str, ...], expected: dict[str, int]) -> None:
@@ -55,6 +56,8 @@ def test_drug_count_shapes(text: str, drugs: tuple[str, ...], expected: dict[str
     ("None of the patients died.", 4, 0, 4),
     ("There were 3 deaths.", 6, 3, None),
     ("Both patients died.", 2, 2, None),
+    ("All three survivors remain disabled.", 7, None, 3),
+    ("The sole survivor had a transplant.", 7, None, 1),
 ])
 def test_outcome_shapes(text: str, size: int, died: int | None, survived: int | None) -> None:
     facts = series_facts([sentence(text)], size)
