@@ -54,13 +54,17 @@ _DIED = re.compile(
     rf"|(?P<none>none|no)(?:\s+(?:of\s+)?(?:the|these|our))?{_WHO}|{_K}{_OF_M}{_PCT}{_WHO}{_PCT})"
     r"(?:\s+(?:patients?|cases?))?\s+(?:\w+\s+){0,2}?(?:died|succumbed|deceased|had died|were dead|have died)\b",
     re.IGNORECASE)
-_DEATHS = re.compile(rf"\b{_K}{_PCT}\s+(?:deaths|fatalities|fatal cases)\b", re.IGNORECASE)
+_DEATHS = re.compile(rf"\b{_K}{_PCT}\s+(?:deaths|fatalities|fatal cases)\b"
+                     rf"|\b(?:death|fatal outcome)s?\s+(?:occurred\s+)?in\s+{_k('k_in')}{_OF_M}{_PCT}{_WHO}"
+                     rf"|\bwas\s+fatal\s+in\s+{_k('k_f')}{_OF_M}{_WHO}", re.IGNORECASE)
+# "mortality was 75%": a share of the series, a count only when it is a whole number of patients
+_MORTALITY = re.compile(r"\bmortality(?:\s+rate)?\s+(?:was|of|reached)\s+(?P<pct>\d+(?:\.\d+)?)\s*%", re.IGNORECASE)
 _SURVIVED = re.compile(
     rf"\b(?:(?P<all_but>all\s+but\s+{_k('k_but')}){_WHO}|(?P<all>all|every|both)(?:\s+(?:of\s+)?(?:the|these|our))?{_WHO}"
     rf"|(?P<none>none|no)(?:\s+(?:of\s+)?(?:the|these|our))?{_WHO}|{_K}{_OF_M}{_PCT}{_WHO}{_PCT}"
     r"|(?P<rest>the\s+(?:remaining|other|rest)(?:\s+\w+)?|the\s+others))"
     r"(?:\s+(?:patients?|cases?))?\s+(?:\w+\s+){0,2}?(?:survived|(?:were\s+|are\s+|remain(?:ed)?\s+|still\s+)?alive|"
-    r"were\s+survivors)\b",
+    r"were\s+survivors|recovered|stabili[sz]ed|improved)\b",
     re.IGNORECASE)
 # "the survivor underwent HSCT", "the two survivors": the survivors named as such
 _SURVIVORS = re.compile(rf"\b(?:the|all(?:\s+the)?)\s+(?:(?P<one>sole|only|single|one)\s+)?(?:{_k('k_s')}\s+)?survivors?\b",
@@ -89,13 +93,16 @@ _SEX_OF_ALL = re.compile(r"\b(?:cases?|patients)\s+of\s+(?:\w+\s+){0,3}?in\s+(?:
                          r"(?P<sex>women|men|boys|girls|females|males)\b", re.IGNORECASE)
 _SEX_LETTERS = re.compile(r"\(\s*(?P<a>\d+)\s*(?-i:(?P<sa>[MF]))\s*[,/;]\s*(?P<b>\d+)\s*(?-i:(?P<sb>[MF]))\s*\)")
 _SEX_RATIO = re.compile(
-    r"\b(?:male\s*(?::|/|to)\s*female|M\s*(?::|/)\s*F)(?:\s+ratio)?(?:\s+(?:of|was|=))?\s*(?P<m>\d+)\s*(?::|/)\s*(?P<f>\d+)",
+    r"\b(?:male\s*(?::|/|to)\s*female|M\s*(?::|/)\s*F|sex)(?:\s+ratio)?(?:\s+(?:of|was|=))?\s*(?P<m>\d+)\s*(?::|/)\s*(?P<f>\d+)",
     re.IGNORECASE)
 _PUBLISHED = re.compile(
     rf"\b{_K}\s+(?:(?:additional|other|further)\s+)?(?:previously\s+(?:published|reported|described)|published|"
     r"literature)\s+(?:patients|cases)\b"
-    rf"|\b{_k('k2')}\s+(?:patients|cases)\s+(?:previously\s+)?(?:published|reported|described)\s+(?:in|from)\s+the\s+"
-    rf"literature\b|\b{_k('k3')}\s+(?:patients|cases)\s+from\s+the\s+literature\b",
+    rf"|\b{_k('k2')}\s+(?:(?:additional|other|further)\s+)?(?:patients|cases)\s+(?:(?:have\s+been|were|had\s+been)\s+)?"
+    r"(?:previously\s+)?(?:published|reported|described)(?:\s+(?:in|from)\s+the\s+literature)?\b"
+    rf"|\b{_k('k3')}\s+(?:(?:additional|other|further)\s+)?(?:patients|cases)\s+(?:from|in)\s+the\s+literature\b"
+    rf"|\breview\s+of\s+(?:the\s+)?(?:literature|published\s+(?:cases|reports))\s+(?:identified|found|yielded|revealed)\s+"
+    rf"{_k('k4')}\s+(?:(?:additional|other|further)\s+)?(?:patients|cases)\b",
     re.IGNORECASE)
 _MALE = {"male", "males", "men", "boys"}
 _MONTHS_PER = {"d": 1 / 30.44, "w": 7 / 30.44, "m": 1.0, "y": 12.0}
@@ -146,7 +153,7 @@ def series_facts(sentences: Sequence[Sentence], size: int) -> SeriesFacts:
         _sex(sent, facts, size)
         m = _PUBLISHED.search(sent.text)
         if m and facts.previously_published is None:
-            facts.previously_published = _count(m.group("k") or m.group("k2") or m.group("k3"))
+            facts.previously_published = _count(m.group("k") or m.group("k2") or m.group("k3") or m.group("k4"))
             facts.evidence["previously_published"] = _evidence(sent, m.start(), m.end())
     if facts.died is not None and facts.survived is None and facts.died == 0 and "died" in facts.evidence:
         facts.survived = size  # "none died"
@@ -197,7 +204,7 @@ def _group_count(m: re.Match[str], size: int, *, rest_of: int | None = None) -> 
         return 0
     if g.get("rest"):
         return None if rest_of is None else size - rest_of
-    return _count(g.get("k"), size)
+    return _count(g.get("k") or g.get("k_in") or g.get("k_f"), size)
 
 
 def _outcomes(sent: Sentence, facts: SeriesFacts, size: int) -> None:
@@ -207,6 +214,12 @@ def _outcomes(sent: Sentence, facts: SeriesFacts, size: int) -> None:
             k = _group_count(m, size)
             if k is not None and 0 <= k <= size:
                 facts.died = k
+                facts.evidence["died"] = _evidence(sent, m.start(), m.end())
+        else:
+            m = _MORTALITY.search(sent.text)
+            share = float(m.group("pct")) * size / 100 if m else -1.0
+            if m and abs(share - round(share)) < 0.06:  # "75%" of 8 is 6; "70%" of 8 is no count
+                facts.died = int(round(share))
                 facts.evidence["died"] = _evidence(sent, m.start(), m.end())
     if facts.survived is None:
         m = _SURVIVORS.search(sent.text)
@@ -311,6 +324,6 @@ def _sex(sent: Sentence, facts: SeriesFacts, size: int) -> None:
         if len(found) == 1 and spans[0].group("were"):  # "seven were female": the rest are the other sex
             (only, k), = found.items()
             found["female" if only == "male" else "male"] = size - k
-        if sum(found.values()) == size:
+        if sum(found.values()) <= size:  # what is stated ("4 female"), not what it might imply
             facts.sex = found
             facts.evidence["sex"] = _evidence(sent, spans[0].start(), spans[-1].end())

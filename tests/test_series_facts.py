@@ -55,6 +55,10 @@ def test_drug_count_shapes(text: str, drugs: tuple[str, ...], expected: dict[str
     ("Ultimately all survived.", 5, 0, 5),
     ("None of the patients died.", 4, 0, 4),
     ("There were 3 deaths.", 6, 3, None),
+    ("Mortality was 75%.", 8, 6, None),
+    ("Mortality was 70%.", 8, None, None),  # not a whole number of patients: not a count
+    ("Death occurred in 4 of 9 patients.", 9, 4, None),
+    ("Two patients stabilised.", 5, None, 2),
     ("Both patients died.", 2, 2, None),
     ("All three survivors remain disabled.", 7, None, 3),
     ("The sole survivor had a transplant.", 7, None, 1),
@@ -80,15 +84,22 @@ def test_medians_with_ranges_by_what_they_measure() -> None:
     ("Eight men and three women were included.", 11, {"male": 8, "female": 3}),
     ("The male:female ratio was 5:2.", 7, {"male": 5, "female": 2}),
     ("Four were female.", 10, {"female": 4, "male": 6}),
-    ("Two men were included.", 10, {}),  # neither all nor the rest: the split is unknown
+    ("Two men were included.", 10, {"male": 2}),  # what is stated: the rest's sex is not said
+    ("The sex ratio was 3:1.", 8, {"male": 3, "female": 1}),
 ])
 def test_sex_counts(text: str, size: int, sex: dict[str, int]) -> None:
     assert series_facts([sentence(text)], size).sex == sex
 
 
-def test_previously_published_patients_are_not_the_series() -> None:
-    facts = series_facts([sentence("We also reviewed 31 previously published patients.")], 4)
-    assert facts.previously_published == 31
+@pytest.mark.parametrize("text, n", [
+    ("We also reviewed 31 previously published patients.", 31),
+    ("Together with 9 cases previously reported in the literature, this suggests a risk.", 9),
+    ("A review of the literature identified 17 additional cases.", 17),
+    ("Fourteen further patients from the literature were analysed.", 14),
+])
+def test_previously_published_patients_are_not_the_series(text: str, n: int) -> None:
+    facts = series_facts([sentence(text)], 4)
+    assert facts.previously_published == n
     assert facts.drug_counts == {} and facts.died is None
 
 
