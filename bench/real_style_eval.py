@@ -10,6 +10,7 @@ look at while changing the rules, ``check`` to look at only to confirm a change 
 Run from the repository root::
 
     .venv/bin/python bench/real_style_eval.py [--split tune|check|all] [--json] [--show-misses]
+    .venv/bin/python bench/real_style_eval.py --file bench/holdout_texts/holdout.jsonl --split holdout
 
 Drug roles are scored micro over (text, patient, drug) triples, predicted patients paired with
 gold ones by order; gold drug names are mapped to the pipeline's ids through its lexicon, so a
@@ -267,18 +268,20 @@ def print_report(split: str, report: Report, show_misses: bool) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--split", choices=("tune", "check", "all"), default="all",
-                        help="which half to score; 'all' prints tune and check separately, then both")
+    parser.add_argument("--split", choices=("tune", "check", "holdout", "all"), default="all",
+                        help="which split to score; 'all' prints each split in the file separately, then all")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--show-misses", action="store_true", help="list every wrong field and drug")
-    parser.add_argument("--texts", type=Path, default=DEV_TEXTS)
+    parser.add_argument("--file", "--texts", dest="texts", type=Path, default=DEV_TEXTS, metavar="PATH",
+                        help="JSONL of texts with gold labels (default bench/dev_texts/cases.jsonl)")
     args = parser.parse_args()
 
     rows = load_texts(args.texts, args.split)
     extractor = Extractor()
     names = DrugNames(extractor)
     results = {ex.pmid: ex for ex in extractor.extract_many(article(r) for r in rows)}
-    splits = ["tune", "check", "all"] if args.split == "all" else [args.split]
+    present = [s for s in ("tune", "check", "holdout") if any(r["split"] == s for r in rows)]
+    splits = present + ["all"] if args.split == "all" else [args.split]
     reports = {s: evaluate([r for r in rows if s == "all" or r["split"] == s], results, names) for s in splits}
 
     if args.json:
