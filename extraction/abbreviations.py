@@ -6,12 +6,15 @@ biomedical text. Pac Symp Biocomput 2003:451-62. The short form is the text in p
 parenthesis whose characters contain the short form's letters in order, the first letter
 starting a word. Once found, every occurrence of the short form takes the entity its long form
 was recognised as, which is how "ICL", "XLA" or "APDS" get labelled and normalised, and how a
-short form another source read differently ("IRIS" as a gene) is set right.
+short form another source read differently ("IRIS" as a gene) is set right. A drug abbreviation
+of the dictionary that the abstract defines as something the dictionary does not know, sharing
+no word with it ("assisted reproductive technology (ART)", not antiretroviral therapy), is dropped.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from spacy.language import Language
@@ -95,21 +98,61 @@ def _join_split_long_forms(doc: Doc, pairs: list[Abbreviation]) -> list[Span]:
     return ents
 
 
-@Language.component("pmlkg_abbreviations")
-def abbreviations(doc: Doc) -> Doc:
+# Words a definition shares with any drug name, which say nothing about which drug it is.
+_GENERIC = frozenset({"therapy", "therapie", "treatment", "agent", "drug", "medication", "regimen", "the", "of",
+                      "and", "with", "in", "for", "to", "a", "an"})
+
+
+def _disowned(pairs: list[Abbreviation], ents: list[Span], lexicon: object) -> set[int]:
+    """Starts of dictionary drug entities on a short form that the text defines as something else.
+
+    The long form must be recognised as no entity and share no word (minus generic ones) with
+    any form of the entity's record: "assisted reproductive technology (ART)" is not the
+    antiretroviral-therapy class; "intravenous immune globulins (IVIG)" would keep IVIG.
+    """
+    form_words = getattr(lexicon, "form_words", None)
+    if form_words is None:
+        return set()
+    dropped: set[int] = set()
+    spans = [(e.start_char, e.end_char) for e in ents]
+    for a in pairs:
+        long_end = a.long_start + len(a.long)
+        if any(s < long_end and a.long_start < e for s, e in spans):
+            continue  # the long form (or part of it) is an entity: the usual inheritance applies
+        long_words = {w.removesuffix("s") for w in re.findall(r"[^\W_]+", a.long.casefold())} - _GENERIC
+        for e in ents:
+            if e.text == a.short and e.label_ in ("DRUG", "DRUG_CLASS") and e._.source == "dictionary" \
+                    and not long_words & form_words(e.label_, e.kb_id_):
+                dropped.add(e.start)
+    return dropped
+
+
+@Language.factory("pmlkg_abbreviations", default_config={"lexicon_component": "pmlkg_lexicon_ner"})
+def make_abbreviations(nlp: Language, name: str, lexicon_component: str) -> Callable[[Doc], Doc]:
+    def component(doc: Doc) -> Doc:
+        lexicon = nlp.get_pipe(lexicon_component) if lexicon_component in nlp.pipe_names else None
+        return abbreviations(doc, lexicon)
+    return component
+
+
+def abbreviations(doc: Doc, lexicon: object = None) -> Doc:
     """Record definitions on ``doc._.abbreviations``; give every short form its long form's entity.
 
     A short form another source read differently is overruled by what the text defines it as
     ("immune reconstitution inflammatory syndrome (IRIS)": the syndrome, where the long form is
     recognised). A long form a model split into pieces of one label ("immune reconstitution" +
     "inflammatory syndrome") is joined into one entity first: the definition says it is one term.
-    Where no source recognised the long form, the short form keeps what it has.
+    Where no source recognised the long form, the short form keeps what it has, unless it is a
+    dictionary drug the definition disowns (``_disowned``; needs the ``lexicon`` component).
     """
     pairs = find_abbreviations(doc.text)
     doc._.abbreviations = [(a.short, a.long, a.short_start, a.long_start) for a in pairs]
     if not pairs:
         return doc
     ents = _join_split_long_forms(doc, pairs)
+    disowned = _disowned(pairs, ents, lexicon) if lexicon is not None else set()
+    if disowned:
+        ents = [e for e in ents if e.start not in disowned]
     by_end = {(e.start_char, e.end_char): e for e in ents}
     by_start = {e.start: e for e in ents}
     taken = {i for e in ents for i in range(e.start, e.end)}

@@ -4,7 +4,11 @@ The TSVs are derived by ``nlp_models/recipe/build_lexicons.py`` (see ``SOURCES.m
 module only reads them, so it has no dependency on the packages or shared data they came from.
 ``Lexicons.terms()`` is the single place that decides which surface forms the dictionary matcher
 sees and whether they match in exact case: symbols and abbreviations (``WAS``, ``XLA``, ``IVIG``)
-exact case only, spelled-out names case-insensitively, 1-2 character strings never.
+exact case only, spelled-out names case-insensitively, 1-2 character strings never; a few drug
+names that are also cytokine/gene names ("IFN-β", "interferon gamma") only in a therapy context.
+The stream it returns also carries the curated non-entity forms (``non_entities.tsv``: organisms,
+viruses, MR-spectroscopy metabolites) that the matcher and the entity merger must never keep as a
+drug or gene.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Literal
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LEXICON_DIR: Path = Path(os.environ.get("PMLKG_LEXICON_DIR", REPO_ROOT / "nlp_models" / "lexicons"))
-FILES = ("genes.tsv", "defects.tsv", "drugs.tsv", "drug_classes.tsv", "hgnc_genes.tsv")
+FILES = ("genes.tsv", "defects.tsv", "drugs.tsv", "drug_classes.tsv", "hgnc_genes.tsv", "non_entities.tsv")
 MIN_TERM_CHARS = 3  # 1-2 character strings (C3, γc) are too ambiguous to match in free text
 
 Label = Literal["GENE", "DRUG", "DRUG_CLASS", "DEFECT"]
@@ -35,6 +39,52 @@ class Term:
     id: str  # gene symbol / drug canonical name / drug class id / defect id
     case_sensitive: bool
     curated: bool = False  # the PML/immunodeficiency vocabulary: outranks the trained models
+    context: str = ""  # "" = anywhere; "therapy" = only where the text speaks of giving it (see components)
+
+
+# Words after a genus that name a product made from the organism, not its species: a drug.
+PRODUCT_WORDS = frozenset({"vaccine", "vaccines", "immunoglobulin", "immunoglobulins", "globulin", "antigen", "antigens",
+                           "extract", "extracts", "toxoid", "lysate", "filtrate", "strain"})
+
+
+def is_genus(term: str) -> bool:
+    """A non-entity written as one capitalised word (``Candida``): an organism genus."""
+    return " " not in term and term[:1].isupper() and term[1:].islower()
+
+
+def is_species_of(text: str, genera: Mapping[str, object] | set[str]) -> bool:
+    """``Candida albicans``: a genus of ``genera`` (case-folded keys) and a lower-case epithet."""
+    head, _, tail = " ".join(text.split()).partition(" ")
+    return (bool(tail) and " " not in tail and tail.isalpha() and tail.islower() and tail not in PRODUCT_WORDS
+            and head.casefold() in genera)
+
+
+@dataclass(frozen=True, slots=True)
+class NonEntity:
+    """A form that is never an entity of ``labels`` (an organism, a virus, an MRS metabolite)."""
+
+    text: str
+    case_sensitive: bool
+    labels: tuple[str, ...]  # e.g. ("DRUG", "GENE")
+    context: str = ""  # "" = anywhere; "mr-spectroscopy" = only in an MR-spectroscopy passage
+
+
+class TermStream(Iterator[Term]):
+    """The matcher's terms, in priority order, plus the non-entity forms the matcher must reject.
+
+    Iterating gives :class:`Term` objects as before; ``non_entities`` rides along so that a matcher
+    fed ``lex.terms()`` (``LexiconNER.add_terms``) learns both from one call.
+    """
+
+    def __init__(self, terms: Iterator[Term], non_entities: tuple[NonEntity, ...]):
+        self._terms = terms
+        self.non_entities = non_entities
+
+    def __iter__(self) -> TermStream:
+        return self
+
+    def __next__(self) -> Term:
+        return next(self._terms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +141,8 @@ class _Forms:
 
     exact: tuple[str, ...]
     folded: tuple[str, ...]
+    therapy_exact: tuple[str, ...] = ()  # matched only in a therapy context
+    therapy_folded: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,8 +157,13 @@ class Lexicons:
     _preferred_defect: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     _curated_defects: frozenset[str] = field(default_factory=frozenset, repr=False, compare=False)
     _hgnc_alias: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    non_entities: tuple[NonEntity, ...] = ()
 
-    def terms(self) -> Iterator[Term]:
+    def terms(self) -> TermStream:
+        """Every surface form once (see :meth:`_terms`), carrying :attr:`non_entities` along."""
+        return TermStream(self._terms(), self.non_entities)
+
+    def _terms(self) -> Iterator[Term]:
         """Every surface form once, in priority order: defects (curated first), genes, classes, drugs.
 
         A matcher that keeps the first label per surface form (``dict.setdefault``) thus resolves
@@ -118,19 +175,21 @@ class Lexicons:
             forms = self._forms.get((label, key))
             if forms is None:
                 continue
-            for case_sensitive, texts in ((True, forms.exact), (False, forms.folded)):
+            for case_sensitive, texts, context in ((True, forms.exact, ""), (False, forms.folded, ""),
+                                                   (True, forms.therapy_exact, "therapy"),
+                                                   (False, forms.therapy_folded, "therapy")):
                 for text in texts:
                     k = (case_sensitive, text if case_sensitive else text.casefold())
                     if len(text) < MIN_TERM_CHARS or k in seen:
                         continue
                     seen.add(k)
                     yield Term(text=text, label=label, id=key, case_sensitive=case_sensitive,
-                               curated=self._is_curated(label, key))
+                               curated=self._is_curated(label, key), context=context)
 
     def forms(self, label: str, key: str) -> tuple[str, ...]:
         """Every surface form of a record (symbols and names alike), for search and display."""
         f = self._forms.get((label, key))
-        return (f.exact + f.folded) if f else ()
+        return (f.exact + f.folded + f.therapy_exact + f.therapy_folded) if f else ()
 
     def _is_curated(self, label: str, key: str) -> bool:
         """Immune defects, drug classes and the drugs placed in a class (the exposures and treatments
@@ -215,7 +274,9 @@ def _drugs(rows: list[dict[str, str]], forms: dict) -> dict[str, Drug]:
     for r in rows:
         drugs[r["name"]] = Drug(name=r["name"], display=r["display"], drugbank_id=r["drugbank_id"] or None,
                                 mesh_id=r["mesh_id"] or None, classes=_split(r["classes"]))
-        forms[("DRUG", r["name"])] = _Forms(exact=_split(r["case_sensitive_variants"]), folded=_split(r["variants"]))
+        forms[("DRUG", r["name"])] = _Forms(exact=_split(r["case_sensitive_variants"]), folded=_split(r["variants"]),
+                                            therapy_exact=_split(r.get("therapy_case_sensitive_variants", "")),
+                                            therapy_folded=_split(r.get("therapy_variants", "")))
     return drugs
 
 
@@ -227,6 +288,11 @@ def _classes(rows: list[dict[str, str]], forms: dict) -> dict[str, DrugClass]:
                                            members=_split(r["members"]), atc=r["atc"] or None)
         forms[("DRUG_CLASS", r["class_id"])] = _Forms(exact=exact, folded=(r["name"],) + folded)
     return classes
+
+
+def _non_entities(rows: list[dict[str, str]]) -> tuple[NonEntity, ...]:
+    return tuple(NonEntity(text=r["term"], case_sensitive=r["case_sensitive"] == "1", labels=_split(r["labels"]),
+                           context=r["context"]) for r in rows)
 
 
 def _hgnc(rows: list[dict[str, str]]) -> tuple[dict[str, HgncGene], dict[str, str]]:
@@ -259,7 +325,8 @@ def load_lexicons(directory: Path | None = None) -> Lexicons:
     drugs = _drugs(_read(directory / "drugs.tsv"), forms)
     classes = _classes(_read(directory / "drug_classes.tsv"), forms)
     hgnc, hgnc_alias = _hgnc(_read(directory / "hgnc_genes.tsv"))
+    non_entities = _non_entities(_read(directory / "non_entities.tsv"))
     return Lexicons(genes=MappingProxyType(genes), defects=MappingProxyType(defects), drugs=MappingProxyType(drugs),
                     drug_classes=MappingProxyType(classes), hgnc=MappingProxyType(hgnc), version=digest.hexdigest()[:12],
                     _forms=MappingProxyType(forms), _preferred_defect=MappingProxyType(preferred),
-                    _curated_defects=curated, _hgnc_alias=MappingProxyType(hgnc_alias))
+                    _curated_defects=curated, _hgnc_alias=MappingProxyType(hgnc_alias), non_entities=non_entities)

@@ -17,7 +17,7 @@ from extraction.lexicons import LEXICON_DIR, Lexicons, Term, load_lexicons
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 RECIPE = REPO / "nlp_models" / "recipe" / "build_lexicons.py"
-TSVS = ("genes.tsv", "defects.tsv", "drugs.tsv", "drug_classes.tsv", "hgnc_genes.tsv")
+TSVS = ("genes.tsv", "defects.tsv", "drugs.tsv", "drug_classes.tsv", "hgnc_genes.tsv", "non_entities.tsv")
 GENERATED = (*TSVS, "ner_features.tsv")
 
 
@@ -145,6 +145,61 @@ def test_drugs_and_classes(lex: Lexicons, terms: list[Term]) -> None:
     for cls in lex.drug_classes.values():
         assert set(cls.members) <= set(lex.drugs), cls.id
     assert lex.drug_classes["anti-tnf"].atc == "L04AB"
+
+
+def test_case_report_drug_abbreviations_and_classes(lex: Lexicons, terms: list[Term]) -> None:
+    for text, label, key in [("AZA", "DRUG", "azathioprine"), ("HCQ", "DRUG", "hydroxychloroquine"),
+                             ("MTX", "DRUG", "methotrexate"), ("CYC", "DRUG", "cyclophosphamide"),
+                             ("IgIV", "DRUG", "immunoglobulins, intravenous"), ("6-MP", "DRUG", "mercaptopurine"),
+                             ("SCIG", "DRUG", "immunoglobulins, subcutaneous"),
+                             ("HAART", "DRUG_CLASS", "antiretroviral"), ("cART", "DRUG_CLASS", "antiretroviral"),
+                             ("ART", "DRUG_CLASS", "antiretroviral"), ("TNFi", "DRUG_CLASS", "anti-tnf"),
+                             ("TNF-alpha blockers", "DRUG_CLASS", "anti-tnf"),
+                             ("glatiramer acetate", "DRUG", "glatiramer"),
+                             ("interferon beta-1a", "DRUG", "interferon beta-1a"), ("IFN-β-1b", "DRUG", "interferon beta-1b"),
+                             ("Peg-IFN", "DRUG", "peginterferon")]:
+        hits = _lookup([t for t in terms if not t.context], text)
+        assert hits and (hits[0].label, hits[0].id) == (label, key), text
+        in_class = label == "DRUG_CLASS" or bool(lex.drugs[key].classes)
+        assert hits[0].curated == in_class, text  # a class's drugs outrank the trained models
+    for text in ("aza", "art", "cyc", "Art"):
+        assert not _lookup(terms, text), text  # ambiguous abbreviations: exact case only
+    assert {"zidovudine", "tenofovir", "dolutegravir"} <= set(lex.drug_classes["antiretroviral"].members)
+    assert {"interferon beta-1a", "interferon gamma", "interferon-alpha"} <= set(lex.drug_classes["interferon"].members)
+
+
+def test_cytokine_names_are_drugs_only_in_a_therapy_context(terms: list[Term]) -> None:
+    """IFN-β, IFN-γ, interferon alpha are genes in BioRED / NLM-Gene: therapy-context terms only."""
+    for text, key in [("IFN-β", "interferon beta"), ("IFN-γ", "interferon gamma"), ("interferon gamma", "interferon gamma"),
+                      ("IFN-alpha", "interferon-alpha"), ("interferon alpha", "interferon-alpha")]:
+        hits = _lookup(terms, text)
+        assert [(t.label, t.id, t.context) for t in hits] == [("DRUG", key, "therapy")], text
+
+
+def test_non_entities_are_no_drugs(lex: Lexicons, terms: list[Term]) -> None:
+    forms = {(n.text if n.case_sensitive else n.text.casefold()): n for n in lex.non_entities}
+    assert {"JCV", "jc virus", "bk virus", "candida", "pneumocystis jirovecii"} <= set(forms)
+    assert set(forms["JCV"].labels) == {"DRUG", "GENE"} and forms["JCV"].context == ""
+    assert forms["choline"].context == "mr-spectroscopy" and forms["NAA"].labels == ("DRUG",)
+    for organism in ("candida albicans", "aspergillus fumigatus", "jc virus"):
+        assert not _lookup(terms, organism), organism  # allergen-extract 'drugs' removed from the dictionary
+    assert _lookup(terms, "choline")[0].id == "choline"  # a drug outside MR spectroscopy
+    assert _lookup(terms, "salmonella vaccine")  # a product of the organism stays a drug
+    assert lex.terms().non_entities == lex.non_entities  # the matcher learns them from terms()
+
+
+def test_ner_feature_table_is_the_one_the_models_were_trained_with() -> None:
+    """The shipped models carry their table; the committed ner_features.tsv is that table (pinned)."""
+    def rows(path: Path) -> list[str]:
+        with path.open(encoding="utf-8") as f:
+            assert f.readline() == "term\tlabels\tcase_sensitive\n"
+            return sorted(f)
+
+    committed = rows(LEXICON_DIR / "ner_features.tsv")
+    for model in ("pmlkg_ner_chemdis", "pmlkg_ner_gene", "pmlkg_extract"):
+        table = REPO / "nlp_models" / model / "pmlkg_dict_features" / "terms.tsv"
+        if table.is_file():
+            assert rows(table) == committed, model
 
 
 def test_matcher_policy(lex: Lexicons, terms: list[Term]) -> None:

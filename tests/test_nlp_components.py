@@ -163,3 +163,75 @@ def test_merge_takes_sources_in_priority_order_and_normalises(nlp: Language) -> 
         for s in drug_first.spans["gene_model"] for e in drug_first.ents)
     ents_only = pipeline([["ents", ["DISEASE"]]])(text)  # labels filter a source
     assert {e.label_ for e in ents_only.ents} == {"DEFECT", "DISEASE"}
+
+
+# ---------------------------------------------------------------- salt words, non-entities, therapy context
+
+def _dict_ents(nlp: Language, text: str) -> list[tuple[str, str, str]]:
+    return [(e.text, e.label_, e.kb_id_) for e in nlp(text).ents]
+
+
+def test_a_salt_word_stays_with_its_drug(nlp: Language) -> None:
+    assert _dict_ents(nlp, "Glatiramer acetate was given.") == [("Glatiramer acetate", "DRUG", "glatiramer")]
+    assert _dict_ents(nlp, "He received diclofenac sodium.") == [("diclofenac sodium", "DRUG", "diclofenac")]
+    assert _dict_ents(nlp, "Glatiramer and acetate.") == [("Glatiramer", "DRUG", "glatiramer"),  # not adjacent
+                                                          ("acetate", "DRUG", "acetate")]
+
+
+def test_non_entities_are_never_dictionary_drugs(nlp: Language) -> None:
+    assert _dict_ents(nlp, "Candida albicans was cultured.") == []  # the allergen extract is gone
+    assert _dict_ents(nlp, "MR spectroscopy showed increased choline and creatine.") == []
+    assert _dict_ents(nlp, "Choline and creatine were given.") == [("Choline", "DRUG", "choline"),
+                                                                  ("creatine", "DRUG", "creatine")]
+    assert _dict_ents(nlp, "Spectroscopy was normal. Choline was high.") == []  # the sentence after counts too
+
+
+def test_cytokine_named_drugs_need_a_therapy_context(nlp: Language) -> None:
+    assert _dict_ents(nlp, "She was treated with IFN-β.") == [("IFN-β", "DRUG", "interferon beta")]
+    assert _dict_ents(nlp, "IFN-γ was started at 50 µg.") == [("IFN-γ", "DRUG", "interferon gamma")]
+    assert _dict_ents(nlp, "IFN-β levels and interferon gamma production were measured.") == []
+    assert _dict_ents(nlp, "Interferon beta-1b was stopped.") == [("Interferon beta-1b", "DRUG", "interferon beta-1b")]
+
+
+def test_ambiguous_drug_abbreviations_match_where_safe(nlp: Language) -> None:
+    assert _dict_ents(nlp, "AZA was stopped.") == [("AZA", "DRUG", "azathioprine")]
+    assert _dict_ents(nlp, "5-AZA was used and aza was not.") == []
+    assert _dict_ents(nlp, "ART was restarted; art was not.") == [("ART", "DRUG_CLASS", "antiretroviral")]
+    assert _dict_ents(nlp, "After assisted reproductive technology (ART), ART was repeated.") == []
+    assert _dict_ents(nlp, "After antiretroviral therapy (ART), ART was repeated.") == [
+        ("antiretroviral therapy", "DRUG_CLASS", "antiretroviral"), ("ART", "DRUG_CLASS", "antiretroviral"),
+        ("ART", "DRUG_CLASS", "antiretroviral")]
+
+
+def test_therapy_terms_and_non_entities_survive_a_save_and_load(tmp_path, nlp: Language) -> None:
+    from extraction.components import LexiconNER
+    lexicon = nlp.get_pipe("pmlkg_lexicon_ner")
+    lexicon.to_disk(tmp_path)
+    loaded = LexiconNER().from_disk(tmp_path)
+    assert loaded.therapy_exact == lexicon.therapy_exact and loaded.therapy_folded == lexicon.therapy_folded
+    assert (loaded.non_exact, loaded.non_folded, loaded.non_genera) == (
+        lexicon.non_exact, lexicon.non_folded, lexicon.non_genera)
+    assert "JCV" in loaded.non_exact and "candida" in loaded.non_genera and "interferon gamma" in loaded.therapy_folded
+
+
+def test_merge_drops_non_entities_and_completes_salt_forms_of_model_spans() -> None:
+    """Stand-in models tag an organism, JC virus and an MRS metabolite as drugs, and a drug
+    without its salt word: the merger keeps none of the first three and completes the fourth."""
+    import spacy
+
+    from extraction.lexicons import load_lexicons
+    from extraction.tokenizer import customize_tokenizer
+
+    p = customize_tokenizer(spacy.blank("en"))
+    p.add_pipe("sentencizer")
+    p.add_pipe("pmlkg_lexicon_ner", config={"spans_key": "lexicon"}).add_terms(load_lexicons().terms())
+    p.add_pipe("entity_ruler", name="model").add_patterns(
+        [{"label": "DRUG", "pattern": t} for t in ("Cryptococcus", "JC virus", "lactate", "bupropion")]
+        + [{"label": "GENE", "pattern": "JCV"}])
+    p.add_pipe("pmlkg_ents_to_spans", name="model_spans", config={"spans_key": "model"})
+    p.add_pipe("pmlkg_merge_entities", config={"priority": [["model", None], ["lexicon", None]]})
+    doc = p("Cryptococcus and JC virus (JCV) were found. Serum lactate was normal. MR spectroscopy showed lactate. "
+            "He took bupropion hydrochloride.")
+    assert [(e.text, e.label_, e.kb_id_) for e in doc.ents] == [
+        ("lactate", "DRUG", ""), ("bupropion hydrochloride", "DRUG", "bupropion")]
+    assert doc.ents[0].start_char == doc.text.index("lactate")  # the serum lactate, not the MRS peak

@@ -38,6 +38,7 @@ if str(REPO_ROOT) not in sys.path:  # run as a path, the repo root is not on sys
     sys.path.insert(0, str(REPO_ROOT))
 
 from extraction.evaluate import Counts  # noqa: E402
+from extraction.lexicons import is_genus, is_species_of  # noqa: E402
 from nlp_models.recipe import feature_terms, hgnc  # noqa: E402
 
 IUIS_2024 = "IUIS-IEI-list-for-web-site-July-2024V2.csv"
@@ -486,6 +487,8 @@ class DrugEntry:
     variants: set[str] = field(default_factory=set)  # case-insensitive, lower-case
     cs_variants: set[str] = field(default_factory=set)
     classes: set[str] = field(default_factory=set)
+    therapy_variants: set[str] = field(default_factory=set)  # matched only in a therapy context
+    therapy_cs_variants: set[str] = field(default_factory=set)
 
 
 def load_drug_dictionary(path: Path) -> dict:
@@ -531,14 +534,24 @@ def tidy_variant(variant: str) -> str:
     return "" if re.search(r"[{}<>=]|&[a-z]+;", v) else v
 
 
+def is_non_entity_variant(variant: str, non_drugs: set[str], genera: set[str]) -> bool:
+    """A curated non-drug form (``jc virus``), or a genus and a lower-case epithet (``candida albicans``,
+    not ``salmonella vaccine``): the rule ``LexiconNER.vetoed`` applies to mentions too."""
+    return variant.casefold() in non_drugs or is_species_of(variant.lower(), genera)
+
+
 def build_drugs(raw: dict, additions: list[dict[str, str]], classes: list[dict[str, str]],
-                stopwords: set[str], reserved: set[str]) -> tuple[dict[str, DrugEntry], Counter]:
+                stopwords: set[str], reserved: set[str],
+                non_drugs: set[str] = frozenset(), genera: set[str] = frozenset()  # type: ignore[assignment]
+                ) -> tuple[dict[str, DrugEntry], Counter]:
     """Drugs from the package dictionary, cleaned for use on abstracts.
 
     Steps (each counted for SOURCES.md): drop biomolecule/class-word entries without a drug id,
-    blank class-like MeSH ids, add the curated variants, remove stop-word variants and variants
-    that are drug-class or disease names (``reserved``), turn short variants into exact-case
-    abbreviations, drop drugs left without a variant.
+    blank class-like MeSH ids, add the curated variants (those with ``context=therapy`` become
+    therapy-only variants, taken out of every drug's plain variants), remove stop-word variants,
+    curated non-entity forms (organisms, viruses: ``non_drugs``) and variants that are drug-class or
+    disease names (``reserved``), turn short variants into exact-case abbreviations, drop drugs left
+    without a variant.
     """
     stats: Counter = Counter()
     data = raw["drug_canonical_to_data"]
@@ -559,6 +572,7 @@ def build_drugs(raw: dict, additions: list[dict[str, str]], classes: list[dict[s
                                      drugbank_id=d.get("drugbank_id"), mesh_id=mesh,
                                      medline_plus_id=d.get("medline_plus_id"),
                                      variants=set(variants[canonical]))
+    therapy_only: set[str] = set()
     for a in additions:
         entry = drugs.get(a["canonical"])
         if entry is None:
@@ -566,9 +580,23 @@ def build_drugs(raw: dict, additions: list[dict[str, str]], classes: list[dict[s
                 raise ValueError(f"drug_additions.tsv: new canonical {a['canonical']!r} needs a display name")
             entry = drugs[a["canonical"]] = DrugEntry(name=a["canonical"], display=a["display"], variants={a["canonical"]})
             stats["drugs added by the curated list"] += 1
-        (entry.cs_variants if a["case_sensitive"] == "1" else entry.variants).add(
-            a["variant"] if a["case_sensitive"] == "1" else a["variant"].lower())
-        stats["variants added by the curated list"] += 1
+        exact = a["case_sensitive"] == "1"
+        variant = a["variant"] if exact else a["variant"].lower()
+        if a["context"] == "therapy":
+            (entry.therapy_cs_variants if exact else entry.therapy_variants).add(variant)
+            therapy_only.add(variant)
+            stats["therapy-context variants (curated list)"] += 1
+        elif a["context"]:
+            raise ValueError(f"drug_additions.tsv: unknown context {a['context']!r} for {a['variant']!r}")
+        else:
+            (entry.cs_variants if exact else entry.variants).add(variant)
+            stats["variants added by the curated list"] += 1
+    for entry in drugs.values():  # a therapy-only form is nobody's plain variant ("interferon gamma")
+        for table in (entry.variants, entry.cs_variants):
+            moved = table & therapy_only
+            if moved:
+                table -= moved
+                stats["variants made therapy-context only"] += len(moved)
     for c in classes:
         for member in split_list(c["members"]):
             if member not in drugs:
@@ -579,6 +607,9 @@ def build_drugs(raw: dict, additions: list[dict[str, str]], classes: list[dict[s
             if v in stopwords:
                 entry.variants.discard(v)
                 stats["variants removed: curated stop-word"] += 1
+            elif is_non_entity_variant(v, non_drugs, genera):
+                entry.variants.discard(v)
+                stats["variants removed: an organism or virus name (curated non-entity term)"] += 1
             elif v in reserved:
                 entry.variants.discard(v)
                 stats["variants removed: a drug-class, disease or gene name"] += 1
@@ -589,7 +620,11 @@ def build_drugs(raw: dict, additions: list[dict[str, str]], classes: list[dict[s
                 entry.variants.discard(v)
                 entry.cs_variants.add(v.upper())
                 stats["short variants made exact-case upper-case"] += 1
-        if not entry.variants and not entry.cs_variants:
+        for v in sorted(entry.cs_variants):
+            if is_non_entity_variant(v, non_drugs, genera):
+                entry.cs_variants.discard(v)
+                stats["variants removed: an organism or virus name (curated non-entity term)"] += 1
+        if not entry.variants and not entry.cs_variants and not entry.therapy_variants and not entry.therapy_cs_variants:
             del drugs[entry.name]
             stats["drugs dropped: no variant left"] += 1
     return drugs, stats
@@ -720,9 +755,10 @@ def write_defects(out: Path, defects: list[DefectEntry]) -> int:
 
 def write_drugs(out: Path, drugs: dict[str, DrugEntry]) -> int:
     header = ["name", "display", "drugbank_id", "mesh_id", "medline_plus_id", "classes", "variants",
-              "case_sensitive_variants"]
+              "case_sensitive_variants", "therapy_variants", "therapy_case_sensitive_variants"]
     rows = ([d.name, d.display, d.drugbank_id, d.mesh_id, d.medline_plus_id, join(sorted(d.classes)),
-             join(sorted(d.variants)), join(sorted(d.cs_variants))] for d in sorted(drugs.values(), key=lambda d: d.name))
+             join(sorted(d.variants)), join(sorted(d.cs_variants)), join(sorted(d.therapy_variants)),
+             join(sorted(d.therapy_cs_variants))] for d in sorted(drugs.values(), key=lambda d: d.name))
     return write_tsv(out / "drugs.tsv", header, rows)
 
 
@@ -736,6 +772,30 @@ def write_drug_classes(out: Path, classes: list[dict[str, str]]) -> int:
         rows.append([c["class_id"], c["name"], join(dedupe_folded(syn, drop=[c["name"]])),
                      join(sort_terms(split_list(c["case_sensitive_synonyms"]))), join(sorted(split_list(c["members"]))), c["atc"]])
     return write_tsv(out / "drug_classes.tsv", header, rows)
+
+
+NON_ENTITY_LABELS = frozenset({"DRUG", "GENE"})
+NON_ENTITY_CONTEXTS = frozenset({"", "mr-spectroscopy"})
+
+
+def non_entity_rows(curated: list[dict[str, str]]) -> list[tuple[str, str, str, str, str]]:
+    """The curated non-entity forms, case-insensitive ones in their hyphen/space spellings too."""
+    rows: dict[tuple[str, str], tuple[str, str, str, str, str]] = {}
+    for r in curated:
+        labels = split_list(r["labels"])
+        if not labels or set(labels) - NON_ENTITY_LABELS or r["context"] not in NON_ENTITY_CONTEXTS:
+            raise ValueError(f"non_entity_terms.tsv: bad labels/context in {r}")
+        if not r["reason"]:
+            raise ValueError(f"non_entity_terms.tsv: {r['term']!r} needs a reason")
+        cs = r["case_sensitive"] == "1"
+        for text in ({r["term"]} if cs else spelling_variants(r["term"])):
+            key = (text if cs else text.casefold(), r["case_sensitive"])
+            rows.setdefault(key, (text, r["case_sensitive"], join(sorted(labels)), r["context"], r["reason"]))
+    return sorted(rows.values())
+
+
+def write_non_entities(out: Path, rows: list[tuple[str, str, str, str, str]]) -> int:
+    return write_tsv(out / "non_entities.tsv", ["term", "case_sensitive", "labels", "context", "reason"], rows)
 
 
 def write_hgnc(out: Path, genes: dict[str, hgnc.HgncGene]) -> int:
@@ -794,7 +854,11 @@ def build(inputs: Inputs, out: Path) -> dict:
     corpus_stopwords = {r["variant"].lower() for r in stop_rows if r["reason"][:1] in "AC"}
     raw = load_drug_dictionary(inputs.drug_pkl)
     additions = read_curated(cur / "drug_additions.tsv")
-    drugs, drug_stats = build_drugs(raw, additions, classes, stopwords, reserved)
+    non_entities = non_entity_rows(read_curated(cur / "non_entity_terms.tsv"))
+    non_drugs = {t.casefold() for t, _, labels, context, _ in non_entities if not context and "DRUG" in labels}
+    genera = {t.casefold() for t, cs, labels, context, _ in non_entities
+              if not context and "DRUG" in labels and cs == "0" and is_genus(t)}
+    drugs, drug_stats = build_drugs(raw, additions, classes, stopwords, reserved, non_drugs, genera)
     unstopped, _ = build_drugs(raw, additions, classes, set(), reserved)
     corpus_stopped, _ = build_drugs(raw, additions, classes, corpus_stopwords, reserved)
     stages = {"package dictionary": (set(), {v for vs in package_drug_variants(raw).values() for v in vs}),
@@ -805,7 +869,7 @@ def build(inputs: Inputs, out: Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     counts = {"genes": write_genes(out, genes), "defects": write_defects(out, defects),
               "drugs": write_drugs(out, drugs), "drug_classes": write_drug_classes(out, classes),
-              "hgnc_genes": write_hgnc(out, hgnc_genes)}
+              "hgnc_genes": write_hgnc(out, hgnc_genes), "non_entities": write_non_entities(out, non_entities)}
     counts["genes without NCBI id"] = sum(1 for g in genes.values() if g.ncbi_gene_id is None)
     return {
         "counts": counts,
@@ -868,7 +932,7 @@ def sources_markdown(inputs: Inputs, info: dict, ev: dict | None, date: str) -> 
         return p.relative_to(REPO_ROOT).as_posix() if p.is_relative_to(REPO_ROOT) else p.name
 
     files = [inputs.iuis24, inputs.iuis22, inputs.hpo_genes, inputs.drug_pkl, *hgnc.input_files(),
-             *feature_terms.input_files()]
+             *feature_terms.input_files(info.get("feature_mode", "pinned"))]
     files += sorted(inputs.curated.glob("*.tsv"))
     files += [p for p in (inputs.bc5cdr_train, inputs.bc5cdr_dev) if p.exists()]
     lines = [
@@ -906,7 +970,7 @@ def sources_markdown(inputs: Inputs, info: dict, ev: dict | None, date: str) -> 
         "| BioCreative V CDR corpus, training and development abstracts | as in shared/corpora/bc5cdr | see its SOURCE.md "
         "| measurement only; no text copied |",
         "| `curated/*.tsv` | this repository | MIT (project licence); facts from the literature and the databases above, wording our own "
-        "| aliases, synonyms, classes, stop-words |",
+        "| aliases, synonyms, classes, stop-words, therapy-context forms, non-entity terms |",
         "",
         "## Input files (sha256)",
         "",
@@ -936,13 +1000,26 @@ def sources_markdown(inputs: Inputs, info: dict, ev: dict | None, date: str) -> 
     ]
     lines += [f"  - {k}: {v}" for k, v in sorted(info["drug_stats"].items())]
     lines += [f"- `drug_classes.tsv`: {c['drug_classes']} curated classes."]
+    lines += [f"- `non_entities.tsv`: {c['non_entities']} forms that are never a drug or gene (organisms, viruses; "
+              "MR-spectroscopy metabolites in an MR-spectroscopy passage), from `curated/non_entity_terms.tsv` with their "
+              "hyphen/space spellings."]
     terms = info.get("terms", Counter())
     lines += [f"- Matcher terms (`Lexicons.terms()`): {sum(terms.values())}; "
               + ", ".join(f"{k} {v}" for k, v in sorted(terms.items())) + "."]
     features = info.get("feature_terms", {})
     lines += [f"- `{feature_terms.OUT_FILE}` (dictionary features of the trained NER models, never entities by "
               f"themselves): {sum(features.values())} label entries; "
-              + ", ".join(f"{k} {v}" for k, v in features.items()) + ".", ""]
+              + ", ".join(f"{k} {v}" for k, v in features.items()) + "."]
+    if info.get("feature_mode") == "pinned":
+        added, dropped = info.get("feature_drift", (0, 0))
+        lines += [f"  Pinned (`--features pinned`, the default): written from the installed models' own copy "
+                  f"(`{'/'.join(feature_terms.TRAINED_TABLE.parts)}` of {' and '.join(feature_terms.TRAINED_MODELS)}), "
+                  "the table they were trained with, so later lexicon edits leave the models' input unchanged. "
+                  f"A rebuild from these lexicons (`--features rebuild`, then retrain both models) would add {added} "
+                  f"and drop {dropped} rows."]
+    else:
+        lines += ["  Rebuilt from these lexicons and the packages (`--features rebuild`): retrain both NER models on it."]
+    lines += [""]
     lines += [
         "## Derivation rules (why the files look as they do)",
         "",
@@ -966,6 +1043,15 @@ def sources_markdown(inputs: Inputs, info: dict, ev: dict | None, date: str) -> 
         "  heading (tacrolimus and cyclosporine both carry D065095, 'Calcineurin Inhibitors') and is blanked; variants of",
         f"  {SHORT_VARIANT_MAX} characters or fewer match only as exact upper-case abbreviations (5-FU, ATRA); variants equal to a",
         "  drug-class, disease or gene name are removed; wiki-markup debris is dropped.",
+        "- Curated drug additions (`curated/drug_additions.tsv`): abbreviations (exact case) and spellings the package",
+        "  lacks; rows with `context=therapy` are forms that are also cytokine/gene names (IFN-β, interferon gamma): they",
+        "  are taken out of every drug's plain variants and match only where the text speaks of giving the drug",
+        "  ('treated with', 'was started', 'therapy', a dose; `extraction/components.py`), then outranking the gene model.",
+        "- Non-entity terms (`curated/non_entity_terms.tsv`): organisms and viruses (Candida, Pneumocystis jirovecii, JC",
+        "  virus, JCV, BK virus...) are never a drug or gene; the metabolites of MR spectroscopy (NAA, choline, creatine,",
+        "  lactate, lipid, myo-inositol) are no drug in an MR-spectroscopy passage. Drug variants equal to a context-free",
+        "  non-drug form, or to one followed by a single word (its species: 'candida albicans'), are removed here; the",
+        "  pipeline drops any dictionary or model mention of the same shape (`LexiconNER.vetoed`).",
         "- Stop-words (`curated/drug_stopwords.tsv`): A = frequent BC5CDR-train false positives that are not drugs;",
         "  B = words PML / immunodeficiency case reports use in another sense (MRI gadolinium, lab analytes, NK cells),",
         "  chosen knowing they cost BC5CDR recall; C = '<short word> <number>' code names ('at 10', 'Pt 9');",
@@ -1001,7 +1087,8 @@ def term_counts(out: Path) -> Counter[str]:
     from extraction.lexicons import load_lexicons
 
     lex = load_lexicons.__wrapped__(out)  # type: ignore[attr-defined]  (uncached: the files are new)
-    return Counter(f"{t.label} {'exact-case' if t.case_sensitive else 'case-insensitive'}" for t in lex.terms())
+    return Counter(f"{t.label} {'exact-case' if t.case_sensitive else 'case-insensitive'}"
+                   + (f" {t.context}-context" if t.context else "") for t in lex.terms())
 
 
 def hpo_release(genes_file: Path) -> str:
@@ -1035,6 +1122,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "nlp_models" / "lexicons")
     parser.add_argument("--curated", type=Path, default=CURATED_DIR)
     parser.add_argument("--date", default=None, help="date written to SOURCES.md (default: kept if unchanged)")
+    parser.add_argument("--features", choices=("pinned", "rebuild"), default="pinned",
+                        help="ner_features.tsv: the installed NER models' own table (default; the models must keep "
+                             "the table they were trained with) or rebuilt from these lexicons (then retrain both)")
     args = parser.parse_args(argv)
     inputs = Inputs.locate(args.shared.resolve(), args.curated.resolve())
     for p in (inputs.iuis24, inputs.iuis22, inputs.hpo_genes, inputs.drug_pkl):
@@ -1043,7 +1133,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     info = build(inputs, args.out)
     ev = evaluate(inputs, info.pop("stages"))
     info["terms"] = term_counts(args.out)
-    info["feature_terms"] = feature_terms.write(args.out)
+    info["feature_mode"] = args.features if feature_terms.trained_tables() else "rebuild"
+    info["feature_terms"] = feature_terms.write(args.out, args.features)
+    if info["feature_mode"] == "pinned":
+        info["feature_drift"] = feature_terms.rebuild_drift(args.out)
     body = sources_markdown(inputs, info, ev, "{date}")
     date = pick_date(args.out, body, args.date)
     (args.out / "SOURCES.md").write_text(body.replace("Built: {date}", f"Built: {date}"), encoding="utf-8")

