@@ -8,6 +8,7 @@ every patient; after that, each sentence belongs to the patient last introduced.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -348,9 +349,30 @@ def _drug_uses(sents: list[Span], by_sent: dict[int, list[Span]], scope: list[in
         role = resolve_role([(u.role, in_title) for u, in_title in group])
         first = next((u for u, in_title in group if u.role == role and not in_title), group[0][0])
         uses.append(DrugUse(drug=first.drug, is_class=first.is_class, role=role, entity=first.entity))
+    uses = _expand_regimens(uses, lex)
     # a class named beside its members ("JAK inhibitor-associated PML ... ruxolitinib") is those members
     named = {c for u in uses if not u.is_class and (d := lex.drugs.get(u.drug)) for c in d.classes}
     return [u for u in uses if not (u.is_class and u.drug in named)]
+
+
+def regimen_components(key: str, lex: Lexicons) -> tuple[str, ...]:
+    """The drugs a regimen mention stands for ("R-CHOP": rituximab, cyclophosphamide, ...); () else."""
+    entry = lex.drug_classes.get(key)
+    return entry.members if entry is not None and entry.kind == "regimen" else ()
+
+
+def _expand_regimens(uses: list[DrugUse], lex: Lexicons) -> list[DrugUse]:
+    """A regimen is all of its drugs, each with the regimen's role and mention as its evidence; a
+    drug also named on its own keeps its own use."""
+    own = {u.drug for u in uses if not regimen_components(u.drug, lex)}
+    out = [u for u in uses if not regimen_components(u.drug, lex)]
+    for u in uses:
+        for drug in regimen_components(u.drug, lex):
+            if drug not in own:
+                own.add(drug)
+                out.append(DrugUse(drug=drug, is_class=False, role=u.role,
+                                   entity=dataclasses.replace(u.entity, label="DRUG", id=drug, source="regimen")))
+    return out
 
 
 def _add_defects_and_genes(patient: Patient, spans: list[Span], lex: Lexicons) -> None:
@@ -596,8 +618,9 @@ def _cohort_patient(doc: Doc, sents: list[Span], by_sent: dict[int, list[Span]],
     # no drug is a treatment by its position; cues, purposes and drug classes decide
     patient.drugs = _drug_uses(sents, by_sent, list(range(len(sents))), lex, len(sents))
     table = [Sentence(text=sent.text, start=sent.start_char, drugs=tuple(
-        DrugMention(span.kb_id_, span.start_char, span.end_char) for span in by_sent.get(i, [])
-        if span.label_ in ("DRUG", "DRUG_CLASS") and span.kb_id_ and not span._.negated)) for i, sent in enumerate(sents)]
+        DrugMention(drug, span.start_char, span.end_char) for span in by_sent.get(i, [])
+        if span.label_ in ("DRUG", "DRUG_CLASS") and span.kb_id_ and not span._.negated
+        for drug in (regimen_components(span.kb_id_, lex) or (span.kb_id_,)))) for i, sent in enumerate(sents)]
     patient.series = series_facts(table, size)
     if patient.series.died:
         patient.outcome = "died"

@@ -131,8 +131,9 @@ class DrugClass:
     id: str
     name: str
     synonyms: tuple[str, ...]
-    members: tuple[str, ...]
+    members: tuple[str, ...]  # a regimen's components
     atc: str | None
+    kind: Literal["class", "regimen"] = "class"  # a regimen ("R-CHOP") is all of its members at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +286,8 @@ def _classes(rows: list[dict[str, str]], forms: dict) -> dict[str, DrugClass]:
     for r in rows:
         folded, exact = _split(r["synonyms"]), _split(r["case_sensitive_synonyms"])
         classes[r["class_id"]] = DrugClass(id=r["class_id"], name=r["name"], synonyms=folded + exact,
-                                           members=_split(r["members"]), atc=r["atc"] or None)
+                                           members=_split(r["members"]), atc=r["atc"] or None,
+                                           kind="regimen" if r.get("kind") == "regimen" else "class")
         forms[("DRUG_CLASS", r["class_id"])] = _Forms(exact=exact, folded=(r["name"],) + folded)
     return classes
 

@@ -2,7 +2,8 @@
 
 One mention is decided by the first signal that speaks, most specific first:
 
-1. the purpose stated after it in its clause ("for PML" -> treatment; "for arthritis", "as
+1. the purpose stated after it in its clause ("for PML" -> treatment), then routine care (immunoglobulin
+   replacement, anti-infectives, anticonvulsants, enzyme replacement -> other); "for arthritis", "as
    prophylaxis", "in the year before PML onset" -> given before PML: exposure, or ``other`` when
    the sentence comes after the diagnosis: a drug for another condition after PML);
 2. what happens to it, right after it ("was discontinued" -> exposure; "was started" ->
@@ -90,8 +91,9 @@ _CLAUSE_START = re.compile(r"[;:]|,\s*(?:and|but|whereas|while)\b|\bbut\b|\bwher
 
 # Drug classes whose members are, in PML case reports, almost always given for PML.
 TREATMENT_CLASSES = frozenset({"anti-jcv-candidate", "checkpoint-inhibitor", "cytokine"})
-# Classes that are routine care, neither a PML risk exposure nor a PML treatment by default.
-OTHER_CLASSES = frozenset({"immunoglobulin-replacement"})
+# Classes that are routine care (replacement, prophylaxis, another infection, seizures): neither a PML
+# risk exposure nor a PML treatment, whenever given, unless the text says they were given for PML.
+OTHER_CLASSES = frozenset({"immunoglobulin-replacement", "anti-infective", "anticonvulsant", "enzyme-replacement"})
 # Classes given for IRIS once PML is known: in a sentence about IRIS they treat the IRIS.
 IRIS_CLASSES = frozenset({"corticosteroid"})
 _IRIS = re.compile(r"\bIRIS\b|immune reconstitution", re.IGNORECASE)
@@ -125,9 +127,11 @@ def classify_role(ctx: RoleContext) -> Role:
     if cue is None and lead is not None:
         cue = lead
     purpose = _PURPOSE.search(clause_after)
+    if purpose and purpose.group("treat"):
+        return "treatment"
+    if ctx.classes & OTHER_CLASSES:
+        return "other"
     if purpose:
-        if purpose.group("treat"):
-            return "treatment"
         if purpose.group("before") or purpose.group("regimen"):
             return "exposure"  # immunosuppression named as such is what precedes PML
         if purpose.group("iris_prevent"):
@@ -151,8 +155,6 @@ def classify_role(ctx: RoleContext) -> Role:
         return "exposure"
     if cue is not None:
         return cue
-    if ctx.classes & OTHER_CLASSES:
-        return "other"
     if ctx.classes & TREATMENT_CLASSES:
         return "treatment"
     if ctx.classes & IRIS_CLASSES and _IRIS.search(s):

@@ -56,9 +56,10 @@ _DIED = re.compile(
     re.IGNORECASE)
 _DEATHS = re.compile(rf"\b{_K}{_PCT}\s+(?:deaths|fatalities|fatal cases)\b"
                      rf"|\b(?:death|fatal outcome)s?\s+(?:occurred\s+)?in\s+{_k('k_in')}{_OF_M}{_PCT}{_WHO}"
-                     rf"|\bwas\s+fatal\s+in\s+{_k('k_f')}{_OF_M}{_WHO}", re.IGNORECASE)
+                     rf"|\bwas\s+fatal\s+in\s+{_k('k_f')}{_OF_M}{_WHO}"
+                     r"|\b(?:died|deaths?)\s*\(\s*n\s*=\s*(?P<k_eq>\d+)\s*\)", re.IGNORECASE)
 # "mortality was 75%": a share of the series, a count only when it is a whole number of patients
-_MORTALITY = re.compile(r"\bmortality(?:\s+rate)?\s+(?:was|of|reached)\s+(?P<pct>\d+(?:\.\d+)?)\s*%", re.IGNORECASE)
+_MORTALITY = re.compile(r"\bmortality(?:\s+rate)?(?:\s+(?:was|of|reached|:))?\s*(?P<pct>\d+(?:\.\d+)?)\s*%", re.IGNORECASE)
 _SURVIVED = re.compile(
     rf"\b(?:(?P<all_but>all\s+but\s+{_k('k_but')}){_WHO}|(?P<all>all|every|both)(?:\s+(?:of\s+)?(?:the|these|our))?{_WHO}"
     rf"|(?P<none>none|no)(?:\s+(?:of\s+)?(?:the|these|our))?{_WHO}|{_K}{_OF_M}{_PCT}{_WHO}{_PCT}"
@@ -67,7 +68,8 @@ _SURVIVED = re.compile(
     r"were\s+survivors|recovered|stabili[sz]ed|improved)\b",
     re.IGNORECASE)
 # "the survivor underwent HSCT", "the two survivors": the survivors named as such
-_SURVIVORS = re.compile(rf"\b(?:the|all(?:\s+the)?)\s+(?:(?P<one>sole|only|single|one)\s+)?(?:{_k('k_s')}\s+)?survivors?\b",
+_SURVIVORS = re.compile(rf"\b(?:the|all(?:\s+the)?)\s+(?:(?P<one>sole|only|single|one)\s+)?(?:{_k('k_s')}\s+)?survivors?\b"
+                        rf"|\b{_k('k_n')}{_PCT}\s+(?:long[- ]term\s+)?survivors\b|\bsurvivors\s*\(\s*n\s*=\s*(?P<k_eq>\d+)\s*\)",
                         re.IGNORECASE)
 _OUTCOME_TIME = re.compile(r"\b(?:surviv\w*|death|died|follow[- ]up|outcome|fatal|mortality)\b", re.IGNORECASE)
 _MEDIAN = re.compile(
@@ -91,12 +93,15 @@ _SEX_COUNT = re.compile(
 # "two cases of PML in HIV-negative women": the series' own noun says the sex of all
 _SEX_OF_ALL = re.compile(r"\b(?:cases?|patients)\s+of\s+(?:\w+\s+){0,3}?in\s+(?:[\w-]+\s+){0,2}"
                          r"(?P<sex>women|men|boys|girls|females|males)\b", re.IGNORECASE)
-_SEX_LETTERS = re.compile(r"\(\s*(?P<a>\d+)\s*(?-i:(?P<sa>[MF]))\s*[,/;]\s*(?P<b>\d+)\s*(?-i:(?P<sb>[MF]))\s*\)")
+_SEX_LETTERS = re.compile(r"(?<![\w.])(?P<a>\d+)\s*(?-i:(?P<sa>[MF]))\s*[,/;:]\s*(?P<b>\d+)\s*(?-i:(?P<sb>[MF]))\b")
+# "63% were male": a share, a count only when it is a whole number of patients
+_SEX_SHARE = re.compile(r"\b(?P<pct>\d+(?:\.\d+)?)\s*%\s+(?:(?:of\s+)?(?:the\s+)?patients\s+)?(?:were\s+)?"
+                        r"(?P<sex>male|female|men|women)\b", re.IGNORECASE)
 _SEX_RATIO = re.compile(
     r"\b(?:male\s*(?::|/|to)\s*female|M\s*(?::|/)\s*F|sex)(?:\s+ratio)?(?:\s+(?:of|was|=))?\s*(?P<m>\d+)\s*(?::|/)\s*(?P<f>\d+)",
     re.IGNORECASE)
 _PUBLISHED = re.compile(
-    rf"\b{_K}\s+(?:(?:additional|other|further)\s+)?(?:previously\s+(?:published|reported|described)|published|"
+    rf"\b{_K}\s+(?:(?:additional|other|further)\s+)?(?:previously\s+(?:published|reported|described)|published|reported|"
     r"literature)\s+(?:patients|cases)\b"
     rf"|\b{_k('k2')}\s+(?:(?:additional|other|further)\s+)?(?:patients|cases)\s+(?:(?:have\s+been|were|had\s+been)\s+)?"
     r"(?:previously\s+)?(?:published|reported|described)(?:\s+(?:in|from)\s+the\s+literature)?\b"
@@ -174,7 +179,7 @@ def _drug_counts(sent: Sentence, facts: SeriesFacts, size: int) -> None:
             k = _count(m.group("paren") or m.group("k"), size)
             counts[i] = k
             j = i - 1  # the drugs joined to this one share its count
-            while j >= 0 and counts[j] is None and _JOINED.match(sent.text[drugs[j].end - sent.start: drugs[j + 1].start - sent.start]):
+            while j >= 0 and counts[j] is None and _joined(sent, drugs[j], drugs[j + 1]):
                 counts[j] = k
                 j -= 1
     for i, d in enumerate(drugs):
@@ -185,12 +190,19 @@ def _drug_counts(sent: Sentence, facts: SeriesFacts, size: int) -> None:
         m = _ELLIPSIS.search(before) or _COUNT_BEFORE.search(before)
         if m:
             counts[i] = _count(m.group("k"), size)
-        elif i > 0 and counts[i - 1] is not None and _JOINED.match(before):
+        elif i > 0 and counts[i - 1] is not None and _joined(sent, drugs[i - 1], d):
             counts[i] = counts[i - 1]  # "3 patients had received rituximab and cyclophosphamide"
     for d, k in zip(drugs, counts):
         if k is not None and 0 < k <= size and d.drug not in facts.drug_counts:
             facts.drug_counts[d.drug] = k
             facts.evidence[f"drug:{d.drug}"] = _evidence(sent, d.start - sent.start, d.end - sent.start)
+
+
+def _joined(sent: Sentence, left: DrugMention, right: DrugMention) -> bool:
+    """Two drugs of one list ("X and Y"), or two drugs of one mention (a regimen's components)."""
+    if (left.start, left.end) == (right.start, right.end):
+        return True
+    return bool(_JOINED.match(sent.text[left.end - sent.start: right.start - sent.start]))
 
 
 def _group_count(m: re.Match[str], size: int, *, rest_of: int | None = None) -> int | None:
@@ -204,7 +216,7 @@ def _group_count(m: re.Match[str], size: int, *, rest_of: int | None = None) -> 
         return 0
     if g.get("rest"):
         return None if rest_of is None else size - rest_of
-    return _count(g.get("k") or g.get("k_in") or g.get("k_f"), size)
+    return _count(g.get("k") or g.get("k_in") or g.get("k_f") or g.get("k_eq"), size)
 
 
 def _outcomes(sent: Sentence, facts: SeriesFacts, size: int) -> None:
@@ -215,6 +227,9 @@ def _outcomes(sent: Sentence, facts: SeriesFacts, size: int) -> None:
             if k is not None and 0 <= k <= size:
                 facts.died = k
                 facts.evidence["died"] = _evidence(sent, m.start(), m.end())
+                if m.groupdict().get("all_but") and facts.survived is None:
+                    facts.survived = size - k  # "all but one died": the one did not
+                    facts.evidence["survived"] = facts.evidence["died"]
         else:
             m = _MORTALITY.search(sent.text)
             share = float(m.group("pct")) * size / 100 if m else -1.0
@@ -224,7 +239,8 @@ def _outcomes(sent: Sentence, facts: SeriesFacts, size: int) -> None:
     if facts.survived is None:
         m = _SURVIVORS.search(sent.text)
         if m:
-            k = _count(m.group("k_s"), size) if m.group("k_s") else 1
+            stated = m.group("k_s") or m.group("k_n") or m.group("k_eq")
+            k = _count(stated, size) if stated else 1
             if k is not None and 0 <= k <= size:
                 facts.survived = k
                 facts.evidence["survived"] = _evidence(sent, m.start(), m.end())
@@ -306,6 +322,14 @@ def _sex(sent: Sentence, facts: SeriesFacts, size: int) -> None:
     if m and m.group("sa") != m.group("sb"):
         counts = {m.group("sa"): int(m.group("a")), m.group("sb"): int(m.group("b"))}
         facts.sex = {"male": counts["M"], "female": counts["F"]}
+        facts.evidence["sex"] = _evidence(sent, m.start(), m.end())
+        return
+    m = _SEX_SHARE.search(sent.text)
+    share = float(m.group("pct")) * size / 100 if m else -1.0
+    if m and abs(share - round(share)) < 0.06:
+        k = int(round(share))
+        male = m.group("sex").lower() in _MALE
+        facts.sex = {"male": k if male else size - k, "female": size - k if male else k}
         facts.evidence["sex"] = _evidence(sent, m.start(), m.end())
         return
     m = _SEX_RATIO.search(sent.text)

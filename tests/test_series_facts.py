@@ -49,7 +49,7 @@ def test_drug_count_shapes(text: str, drugs: tuple[str, ...], expected: dict[str
 
 
 @pytest.mark.parametrize("text, size, died, survived", [
-    ("All but two patients died.", 9, 7, None),
+    ("All but two patients died.", 9, 7, 2),
     ("Six (55%) died within a year.", 11, 6, None),
     ("Three of the 8 patients died; the remaining patients survived.", 8, 3, 5),
     ("Ultimately all survived.", 5, 0, 5),
@@ -62,6 +62,9 @@ def test_drug_count_shapes(text: str, drugs: tuple[str, ...], expected: dict[str
     ("Both patients died.", 2, 2, None),
     ("All three survivors remain disabled.", 7, None, 3),
     ("The sole survivor had a transplant.", 7, None, 1),
+    ("Outcome: 5 deaths, 3 survivors.", 8, 5, 3),
+    ("Patients who died (n = 4) were older.", 9, 4, None),
+    ("The mortality was 62.5% (5/8).", 8, 5, None),
 ])
 def test_outcome_shapes(text: str, size: int, died: int | None, survived: int | None) -> None:
     facts = series_facts([sentence(text)], size)
@@ -86,6 +89,8 @@ def test_medians_with_ranges_by_what_they_measure() -> None:
     ("Four were female.", 10, {"female": 4, "male": 6}),
     ("Two men were included.", 10, {"male": 2}),  # what is stated: the rest's sex is not said
     ("The sex ratio was 3:1.", 8, {"male": 3, "female": 1}),
+    ("Patients: 5 M, 3 F.", 8, {"male": 5, "female": 3}),
+    ("Of them, 75% were male.", 8, {"male": 6, "female": 2}),
 ])
 def test_sex_counts(text: str, size: int, sex: dict[str, int]) -> None:
     assert series_facts([sentence(text)], size).sex == sex
@@ -115,3 +120,10 @@ def test_evidence_offsets_index_the_document() -> None:
     facts = series_facts([sentence(text, start=500)], 3)
     ev = facts.evidence["died"]
     assert (ev.sentence_start, ev.start, ev.end) == (500, 500, 500 + len("All but one died"))
+
+
+def test_a_regimen_mention_counts_for_each_component() -> None:
+    text = "R-CHOP had been given in 5 patients."
+    mentions = tuple(DrugMention(d, 0, 6) for d in ("rituximab", "cyclophosphamide", "doxorubicin"))
+    facts = series_facts([Sentence(text=text, start=0, drugs=mentions)], 8)
+    assert facts.drug_counts == {"rituximab": 5, "cyclophosphamide": 5, "doxorubicin": 5}

@@ -763,14 +763,16 @@ def write_drugs(out: Path, drugs: dict[str, DrugEntry]) -> int:
 
 
 def write_drug_classes(out: Path, classes: list[dict[str, str]]) -> int:
-    header = ["class_id", "name", "synonyms", "case_sensitive_synonyms", "members", "atc"]
+    """Drug classes and regimens, one table: ``kind`` says which (a regimen's members are its components)."""
+    header = ["class_id", "name", "synonyms", "case_sensitive_synonyms", "members", "atc", "kind"]
     rows = []
     for c in sorted(classes, key=lambda c: c["class_id"]):
         syn: set[str] = set()
         for s in split_list(c["synonyms"]):
             syn |= spelling_variants(s)
         rows.append([c["class_id"], c["name"], join(dedupe_folded(syn, drop=[c["name"]])),
-                     join(sort_terms(split_list(c["case_sensitive_synonyms"]))), join(sorted(split_list(c["members"]))), c["atc"]])
+                     join(sort_terms(split_list(c["case_sensitive_synonyms"]))), join(sorted(split_list(c["members"]))), c["atc"],
+                     c["kind"]])
     return write_tsv(out / "drug_classes.tsv", header, rows)
 
 
@@ -840,9 +842,10 @@ def build(inputs: Inputs, out: Path) -> dict:
     for s, ds in by_gene.items():
         genes[s].preferred = preferred_defect(ds).id
 
-    classes = read_curated(cur / "drug_classes.tsv")
+    classes = [{**c, "kind": "class"} for c in read_curated(cur / "drug_classes.tsv")]
+    regimens = [{**r, "kind": "regimen", "atc": ""} for r in read_curated(cur / "regimens.tsv")]
     reserved = set()
-    for c in classes:
+    for c in classes + regimens:
         for s in split_list(c["synonyms"]) + [c["name"]]:
             reserved |= {v.lower() for v in spelling_variants(s)}
     for d in defects:
@@ -859,6 +862,10 @@ def build(inputs: Inputs, out: Path) -> dict:
     genera = {t.casefold() for t, cs, labels, context, _ in non_entities
               if not context and "DRUG" in labels and cs == "0" and is_genus(t)}
     drugs, drug_stats = build_drugs(raw, additions, classes, stopwords, reserved, non_drugs, genera)
+    for r in regimens:  # a regimen names its components; it does not make them its members
+        unknown = [m for m in split_list(r["members"]) if m not in drugs]
+        if unknown:
+            raise ValueError(f"regimens.tsv: {r['class_id']} components {unknown} are not drugs")
     unstopped, _ = build_drugs(raw, additions, classes, set(), reserved)
     corpus_stopped, _ = build_drugs(raw, additions, classes, corpus_stopwords, reserved)
     stages = {"package dictionary": (set(), {v for vs in package_drug_variants(raw).values() for v in vs}),
@@ -868,7 +875,7 @@ def build(inputs: Inputs, out: Path) -> dict:
 
     out.mkdir(parents=True, exist_ok=True)
     counts = {"genes": write_genes(out, genes), "defects": write_defects(out, defects),
-              "drugs": write_drugs(out, drugs), "drug_classes": write_drug_classes(out, classes),
+              "drugs": write_drugs(out, drugs), "drug_classes": write_drug_classes(out, classes + regimens),
               "hgnc_genes": write_hgnc(out, hgnc_genes), "non_entities": write_non_entities(out, non_entities)}
     counts["genes without NCBI id"] = sum(1 for g in genes.values() if g.ncbi_gene_id is None)
     return {
