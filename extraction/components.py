@@ -508,9 +508,14 @@ _NEG_PRE = re.compile(
     r"\b(?:no|not|never|none|without|denied|denies|free of|negative for|absence of|lack of|"
     r"no (?:prior|previous|history of|evidence of)|had not|has not|was not|were not|nor|"
     r"neither|ruled out|rule out|excluded)\b", re.IGNORECASE)
+# After the mention: "was not given", "was considered but not given", "was not available", "had never
+# been indicated" (a drug named only to say the patient did not receive it).
 _NEG_POST = re.compile(
-    r"^\W*(?:was|were)?\s*(?:not (?:given|received|used|administered|detected|found)|"
-    r"(?:was|were)?\s*(?:ruled out|excluded|negative|absent|withheld|avoided))\b", re.IGNORECASE)
+    r"^\W*(?:was|were)?\s*(?:not (?:given|received|used|administered|detected|found|available|started|tolerated)|"
+    r"(?:was|were)?\s*(?:ruled out|excluded|negative|absent|withheld|avoided|unavailable|declined|refused|"
+    r"contraindicated|deferred)|(?:was|were) (?:considered|discussed|proposed|planned|offered|recommended|suggested),?"
+    r" (?:but )?(?:not|never)\b|(?:had|has|have) never been (?:given|indicated|used|prescribed|started|needed))\b",
+    re.IGNORECASE)
 _HEDGE_PRE = re.compile(
     r"\b(?:possible|possibly|probable|probably|suspected|suspicion of|likely|presumed|"
     r"presumptive|could not be excluded|consistent with|suggestive of|may have|might)\b", re.IGNORECASE)

@@ -40,6 +40,10 @@ def test_short_forms_inherit_the_long_forms_entity(nlp: Language) -> None:
     ("Rituximab was not given.", "rituximab", True, False),
     ("Possible rituximab exposure was reported.", "rituximab", False, True),
     ("He received rituximab but no corticosteroids.", "rituximab", False, False),
+    ("Pembrolizumab was considered but not given.", "pembrolizumab", True, False),
+    ("Cidofovir was discussed, but not started.", "cidofovir", True, False),
+    ("Mefloquine was not available.", "mefloquine", True, False),
+    ("Natalizumab had never been indicated.", "natalizumab", True, False),
 ])
 def test_negation_and_hedging(nlp: Language, sentence: str, drug: str, negated: bool, hedged: bool) -> None:
     ent = next(e for e in nlp(sentence).ents if e.kb_id_ == drug)
