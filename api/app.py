@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from api.deps import StoreProvider
+from api.deps import StoreProvider, reject_control_characters
 from api.errors import install_error_handlers
-from api.limits import BodySizeLimit
+from api.limits import BodyLimit
 from api.models import ErrorResponse
 from api.routers import (associations, cases, entities, explorer, export, graph_view, ingest, neo4j_assets, query,
                          search, status, survival)
@@ -36,6 +36,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "extracted from PubMed, with the sentence behind every assertion. Counts are reported cases, "
                     "not incidence; negated assertions are stored but never counted.",
         lifespan=lifespan,
+        # on every route, before its own dependencies: no parameter text with control characters
+        dependencies=[Depends(reject_control_characters)],
         # every validation error is the project's error shape (api/errors.py), not FastAPI's default
         responses={422: {"model": ErrorResponse, "description": "Invalid parameter(s), named in details"}},
     )
@@ -45,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Content-Type", "X-API-Key"])
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     install_error_handlers(app)
     for module in ROUTERS:
         app.include_router(module.router)

@@ -11,8 +11,9 @@ Role = Literal["exposure", "treatment", "other"]
 
 class ErrorBody(BaseModel):
     code: str = Field(description="Machine-readable error kind: not_found, invalid_parameter, store_unavailable, "
-                                  "query_refused, query_too_complex, query_error, query_timeout, unauthorized, "
-                                  "writes_disabled, payload_too_large, ...")
+                                  "store_busy, query_refused, query_too_complex, query_error, query_timeout, "
+                                  "unauthorized, writes_disabled, payload_too_large, request_timeout, invalid_xml, "
+                                  "internal_error, ...")
     message: str
     details: list[dict[str, Any]] | None = None
 
@@ -451,9 +452,23 @@ class CypherResult(BaseModel):
     milliseconds: float
 
 
+class DuplicateRecord(BaseModel):
+    """A PMID given by several records of one document: the one kept is the highest <PMID Version>,
+    of equal versions the last."""
+
+    source: str
+    pmid: str
+    records: list[int] = Field(description="1-based positions of the records among the document's PubmedArticles")
+    versions: list[int] = Field(description="The <PMID Version> of each of those records")
+    kept: int = Field(description="The position of the record loaded")
+    message: str
+
+
 class IngestResult(BaseModel):
     articles_parsed: int
     articles_loaded: int
     articles_unchanged: int
     cases: int
-    skipped_records: list[str] = []
+    skipped_records: list[str] = Field([], description="Records not loaded, each with its position and why "
+                                                       "(e.g. a PMID that is not 1-9 digits)")
+    duplicates: list[DuplicateRecord] = Field([], description="PMIDs given twice, and which record was kept")

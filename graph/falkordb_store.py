@@ -75,14 +75,14 @@ class FalkorDBStore(ClosingStore):
                 # (count() = 0, not an error), so materialise it with a no-op write and read again.
                 self._graph.query("RETURN 0")
                 result = self._graph.ro_query(cypher, sent, timeout=timeout)
-        except redis.RedisError as exc:
+        except (redis.RedisError, OSError) as exc:
             raise self._translate(exc) from exc
         return _rows(result)
 
     def write(self, cypher: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         try:
             result = self._graph.query(cypher, _params(params))
-        except redis.RedisError as exc:
+        except (redis.RedisError, OSError) as exc:
             raise self._translate(exc) from exc
         return _rows(result)
 
@@ -181,8 +181,12 @@ class FalkorDBStore(ClosingStore):
 
     # -- errors -------------------------------------------------------------------------------
 
-    def _translate(self, exc: redis.RedisError) -> StoreError:
+    def _translate(self, exc: redis.RedisError | OSError) -> StoreError:
+        """One ``graph.errors`` type per driver failure. A socket error redis-py let through
+        unwrapped (an ``OSError``: reset, broken pipe) is a connection failure like its own."""
         text = str(exc)
+        if isinstance(exc, OSError):
+            return StoreUnavailable(f"cannot reach FalkorDB at {self.where}: {type(exc).__name__}: {text}")
         if isinstance(exc, redis.BusyLoadingError):
             return StoreBusy(f"FalkorDB at {self.where} is still loading its data: {text}")
         if isinstance(exc, redis.ConnectionError):

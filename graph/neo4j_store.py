@@ -94,7 +94,7 @@ class Neo4jStore(ClosingStore):
                     return [_record(r) for r in tx.run(cypher, _params(params))]
                 finally:
                     tx.close()  # rolls back: nothing to commit on the read path
-        except (Neo4jError, DriverError) as exc:
+        except (Neo4jError, DriverError, OSError) as exc:
             raise self._translate(exc) from exc
 
     def write(self, cypher: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -106,7 +106,7 @@ class Neo4jStore(ClosingStore):
         try:
             with self._driver.session(database=self.database, default_access_mode=neo4j.WRITE_ACCESS) as session:
                 return session.execute_write(work)
-        except (Neo4jError, DriverError) as exc:
+        except (Neo4jError, DriverError, OSError) as exc:
             raise self._translate(exc) from exc
 
     def create_index(self, label: str, prop: str) -> None:
@@ -153,7 +153,8 @@ class Neo4jStore(ClosingStore):
             self._driver.close()
 
     def _translate(self, exc: Exception) -> StoreError:
-        if isinstance(exc, (ServiceUnavailable, SessionExpired, AuthError)):
+        """A socket error the driver let through unwrapped (``OSError``) is a connection failure."""
+        if isinstance(exc, (ServiceUnavailable, SessionExpired, AuthError, OSError)):
             return StoreUnavailable(f"cannot reach Neo4j at {self.where}: {exc}")
         code = getattr(exc, "code", None) or ""
         if code in _WRITE_REFUSED:

@@ -1,6 +1,8 @@
 """Local PubMed XML: files, folders, gzip, and the demo corpus shipped with the package.
 
-Each file is parsed on its own so one bad file is reported by name and the others still load.
+Each file is parsed on its own so one bad file is reported by name and the others still load;
+within a file, a bad record (a PMID that is not a PubMed id) is named by its position and the
+other records still load (``ingest.pubmed.parse_pubmed_xml``).
 """
 
 from __future__ import annotations

@@ -3,6 +3,15 @@
 Biopython validates against the NLM DTDs it bundles, so parsing works offline. A file is parsed
 whole before any record is returned: a truncated or malformed file yields an error and no partial
 records, which is what lets the loader promise "nothing partial from a bad file".
+
+Parsing never leaves the machine and reads no file the document names. Biopython, left to itself,
+downloads a DTD it does not bundle and resolves any external entity a document declares (a
+relative system id is joined to NCBI's https URL, so ``<!ENTITY x SYSTEM "x.ent">`` is a network
+fetch); :class:`_OfflineHandler` resolves DTDs only from the bundled DTDs (and ``PMLKG_DTD_DIR``),
+by file name, and refuses every entity declared by the document itself. PubMed XML declares none.
+
+Within a document, a record whose PMID is not a PubMed id is refused and named by its position;
+the others still load. A PMID given twice keeps one record (see :func:`_dedupe`) and says so.
 """
 
 from __future__ import annotations
@@ -11,21 +20,31 @@ import io
 import logging
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
-from Bio import Entrez
+from Bio.Entrez.Parser import DataHandler
 
-from ingest.records import AbstractSection, Article, Author, Chemical, MeshHeading
+from ingest.records import (
+    AbstractSection,
+    Article,
+    Author,
+    BadPmid,
+    Chemical,
+    MeshHeading,
+    valid_pmid,
+)
 
 log = logging.getLogger(__name__)
 
 # Inline markup that PubMed keeps inside titles and abstracts (Biopython returns it verbatim).
 _INLINE_TAG = re.compile(r"</?(?:i|b|u|sup|sub|mml:[a-z]+)(?:\s[^>]*)?>", re.IGNORECASE)
 _SPACE = re.compile(r"[ \t\r\f\v]+")
-_MISSING_DTD = re.compile(r"Failed to access (pubmed_\d{6}\.dtd)")
+_PUBMED_DTD = re.compile(r"pubmed_\d{6}\.dtd")
+_SHOWN = 10  # records a duplicate's message lists
 _MONTHS = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
 
@@ -39,6 +58,36 @@ class PubmedParseError(ValueError):
         self.reason = reason
 
 
+class ExternalEntityRefused(ValueError):
+    """The document declares an entity or names an external resource that is not a bundled DTD."""
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicatePmid:
+    """One PMID given by several records of one document, and the record kept.
+
+    ``records`` are 1-based positions among the document's ``PubmedArticle`` elements, with the
+    ``<PMID Version>`` of each in ``versions``; ``kept`` is the position of the record loaded.
+    """
+
+    source: str
+    pmid: str
+    records: tuple[int, ...]
+    versions: tuple[int, ...]
+    kept: int
+
+    def message(self) -> str:
+        """One line, whatever the count: the first ``_SHOWN`` records, then how many more."""
+        shown = [f"#{p} (version {v})" for p, v in zip(self.records[:_SHOWN], self.versions, strict=False)]
+        more = len(self.records) - _SHOWN
+        where = ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+        return f"{self.source}: PMID {self.pmid} is given by {len(self.records)} records ({where}); kept #{self.kept}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "pmid": self.pmid, "records": list(self.records),
+                "versions": list(self.versions), "kept": self.kept, "message": self.message()}
+
+
 @dataclass(slots=True)
 class PubmedBatch:
     """Everything one PubMed XML document says: records to upsert and PMIDs to delete."""
@@ -46,10 +95,15 @@ class PubmedBatch:
     articles: list[Article] = field(default_factory=list)
     deleted_pmids: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # one reason per record not turned into an Article
+    duplicates: list[DuplicatePmid] = field(default_factory=list)  # PMIDs given twice; one record kept
 
 
 def parse_pubmed_xml(handle: IO[bytes], source: str = "<stream>") -> PubmedBatch:
-    """Parse a whole PubmedArticleSet; raise :class:`PubmedParseError` on anything unreadable."""
+    """Parse a whole PubmedArticleSet; raise :class:`PubmedParseError` on anything unreadable.
+
+    A record that cannot become an Article (a bad PMID, a missing citation) is skipped with its
+    position named, so one bad record never costs the others.
+    """
     data = handle.read()
     try:
         parsed = _entrez_read(data)
@@ -58,54 +112,139 @@ def parse_pubmed_xml(handle: IO[bytes], source: str = "<stream>") -> PubmedBatch
     if not isinstance(parsed, Mapping) or "PubmedArticle" not in parsed:
         raise PubmedParseError(source, "no PubmedArticleSet root element")
     batch = PubmedBatch()
-    for record in parsed.get("PubmedArticle", []):
+    found: list[tuple[int, Article]] = []
+    for position, record in enumerate(parsed.get("PubmedArticle", []), start=1):
         try:
-            batch.articles.append(article_from_entrez(record))
+            found.append((position, article_from_entrez(record)))
+        except BadPmid as exc:
+            batch.skipped.append(f"{source}: PubmedArticle #{position} refused ({exc})")
         except (KeyError, TypeError, ValueError) as exc:
-            batch.skipped.append(f"{source}: PubmedArticle skipped ({exc!r})")
-    for book in parsed.get("PubmedBookArticle", []):
-        pmid = str(book.get("BookDocument", {}).get("PMID", "?"))
-        batch.skipped.append(f"{source}: PubmedBookArticle {pmid} skipped (books are not case reports)")
+            batch.skipped.append(f"{source}: PubmedArticle #{position} skipped ({exc!r})")
+    batch.articles, batch.duplicates = _dedupe(found, source)
+    for position, book in enumerate(parsed.get("PubmedBookArticle", []), start=1):
+        pmid = str(book.get("BookDocument", {}).get("PMID", "?"))[:40]
+        batch.skipped.append(f"{source}: PubmedBookArticle #{position} ({pmid!r}) skipped "
+                             "(books are not case reports)")
+    position = 0
     for deleted in parsed.get("DeleteCitation", []) or []:
-        batch.deleted_pmids.extend(str(p) for p in _as_list(deleted.get("PMID") if isinstance(deleted, Mapping) else deleted))
+        for raw in _as_list(deleted.get("PMID") if isinstance(deleted, Mapping) else deleted):
+            position += 1
+            try:
+                batch.deleted_pmids.append(valid_pmid(raw))
+            except BadPmid as exc:
+                batch.skipped.append(f"{source}: DeleteCitation PMID #{position} refused ({exc})")
     for reason in batch.skipped:
         log.info(reason)
+    for duplicate in batch.duplicates:
+        log.warning(duplicate.message())
     return batch
 
 
-def _entrez_read(data: bytes) -> Any:
-    """Entrez.read, offline even for a DTD newer than Biopython's bundle.
+def _dedupe(found: Sequence[tuple[int, Article]], source: str) -> tuple[list[Article], list[DuplicatePmid]]:
+    """One record per PMID: the highest ``<PMID Version>``, and of equal versions the last one.
 
-    Biopython fetches a DTD it does not bundle (e.g. a future ``pubmed_260101.dtd``) from NCBI,
-    even with ``validate=False``. Offline, that fails; the document is then read against
-    ``PMLKG_DTD_DIR`` (if it holds that DTD) or against the newest bundled PubMed DTD, which
-    parses every element the older DTDs define.
+    PubMed versions a record whose content was revised under the same PMID (``Version="2"``), so
+    the highest version is the newest text; among equal versions the document's order decides, as
+    an update file lists later revisions after earlier ones. The others are reported, not loaded:
+    loading both would have the second silently overwrite the first.
     """
-    try:
-        return Entrez.read(io.BytesIO(data), validate=False)
-    except RuntimeError as exc:
-        missing = _MISSING_DTD.search(str(exc))
-        if not missing:
-            raise
+    by_pmid: dict[str, list[tuple[int, Article]]] = {}
+    for position, article in found:
+        by_pmid.setdefault(article.pmid, []).append((position, article))
+    kept: list[tuple[int, Article]] = []
+    duplicates: list[DuplicatePmid] = []
+    for pmid, records in by_pmid.items():
+        winner = max(records, key=lambda r: (r[1].version, r[0]))
+        kept.append(winner)
+        if len(records) > 1:
+            duplicates.append(DuplicatePmid(source=source, pmid=pmid, records=tuple(p for p, _ in records),
+                                            versions=tuple(a.version for _, a in records), kept=winner[0]))
+    kept.sort(key=lambda r: r[0])
+    return [a for _, a in kept], duplicates
+
+
+class _OfflineHandler(DataHandler):
+    """Bio.Entrez's parser with every external resource resolved locally or refused.
+
+    Bio.Entrez (1.88) resolves each external reference in ``externalEntityRefHandler``: from its
+    DTD folders by file name, else by downloading it, joining a relative system id to NCBI's URL;
+    it also downloads an XML Schema named by ``xsi:noNamespaceSchemaLocation``. Here:
+
+    * the DTD of the DOCTYPE, and the modules and entity sets it includes (parameter entities,
+      ``context is None``), are read from the bundled DTDs or ``PMLKG_DTD_DIR`` by file name: the
+      system id is never opened, so ``file:///etc/passwd`` reads nothing and a URL fetches nothing;
+    * a PubMed DTD newer than the bundle (``pubmed_990101.dtd``) is read as the newest bundled
+      PubMed DTD, which parses every element the older DTDs define;
+    * anything else (an external general entity in the content, an unknown DTD file, a schema) is
+      refused, and so is any entity declared by the document itself, outside the trusted DTDs:
+      PubMed XML declares none, and refusing them also refuses entity-expansion bombs.
+    """
+
+    def __init__(self, dtd_dirs: Sequence[Path]) -> None:
+        super().__init__(validate=False, escape=False, ignore_errors=False)
+        self._dtd_dirs = tuple(dtd_dirs)
+        self._in_dtd = 0  # > 0 while a trusted local DTD file is being read
+        self.parser.EntityDeclHandler = self._entity_declared
+
+    def externalEntityRefHandler(self, context: str | None, base: str | None, system_id: str | None,
+                                 public_id: str | None) -> int:
+        if context is not None:
+            raise ExternalEntityRefused(f"external entity {system_id!r} refused: pmlkg reads no external entities")
+        path = self._local_dtd(system_id or "")
+        parser = self.parser.ExternalEntityParserCreate(context)
+        parser.ElementDeclHandler = self.elementDecl
+        self._in_dtd += 1
+        try:
+            with path.open("rb") as handle:
+                parser.ParseFile(handle)
+        finally:
+            self._in_dtd -= 1
+        self.parser.StartElementHandler = self.startElementHandler
+        return 1
+
+    def schemaHandler(self, name: str, attrs: Mapping[str, str]) -> None:
+        raise ExternalEntityRefused("an XML Schema reference is refused: PubMed XML uses its DTD")
+
+    def _entity_declared(self, name: str, is_parameter: bool, value: str | None, base: str | None,
+                         system_id: str | None, public_id: str | None, notation: str | None) -> None:
+        if not self._in_dtd:
+            kind = "external " if system_id else ""
+            raise ExternalEntityRefused(f"the document declares the {kind}entity {name!r}: refused, PubMed XML "
+                                        "declares none")
+
+    def _local_dtd(self, system_id: str) -> Path:
+        name = os.path.basename(urlsplit(system_id).path)
+        for folder in self._dtd_dirs:
+            candidate = folder / name
+            if name and candidate.is_file():
+                return candidate
+        if _PUBMED_DTD.fullmatch(name):
+            newest = _newest_bundled_pubmed_dtd()
+            log.warning("%s is not bundled with Biopython and is never fetched; reading with %s instead",
+                        name, newest.name)
+            return newest
+        raise ExternalEntityRefused(f"external DTD {system_id!r} refused: not a bundled DTD, and pmlkg fetches none")
+
+
+def _dtd_dirs() -> list[Path]:
+    """``PMLKG_DTD_DIR`` first (DTDs newer than the bundle, placed there by hand), then Biopython's
+    bundled DTDs. Not Biopython's per-user download cache: what it holds was fetched from a URL."""
     local = os.environ.get("PMLKG_DTD_DIR")
-    if local and (Path(local) / missing.group(1)).exists():
-        Entrez.local_dtd_dir = local
-        return Entrez.read(io.BytesIO(data), validate=False)
-    newest = _newest_bundled_pubmed_dtd()
-    log.warning("%s is not bundled with Biopython and cannot be fetched; reading with %s instead",
-                missing.group(1), newest)
-    head, body = data[:2048], data[2048:]
-    head = re.sub(rb"pubmed_\d{6}\.dtd", newest.encode("ascii"), head, count=1)
-    return Entrez.read(io.BytesIO(head + body), validate=False)
+    return [*([Path(local)] if local else []), Path(DataHandler.global_dtd_dir)]
 
 
-def _newest_bundled_pubmed_dtd() -> str:
-    bundled = Path(Entrez.__file__).parent / "DTDs"
-    return max(p.name for p in bundled.glob("pubmed_*.dtd"))
+def _entrez_read(data: bytes) -> Any:
+    """The Entrez parse of ``data``, offline (see :class:`_OfflineHandler`)."""
+    return _OfflineHandler(_dtd_dirs()).read(io.BytesIO(data))
+
+
+def _newest_bundled_pubmed_dtd() -> Path:
+    bundled = Path(DataHandler.global_dtd_dir)
+    return max(bundled.glob("pubmed_*.dtd"), key=lambda p: p.name)
 
 
 def article_from_entrez(record: Mapping[str, Any]) -> Article:
-    """Map one Entrez ``PubmedArticle`` dict onto an :class:`Article`."""
+    """Map one Entrez ``PubmedArticle`` dict onto an :class:`Article`; :class:`BadPmid` for a bad PMID."""
     citation = record["MedlineCitation"]
     art = citation["Article"]
     pubmed_data = record.get("PubmedData", {})
@@ -121,7 +260,7 @@ def article_from_entrez(record: Mapping[str, Any]) -> Article:
         if c.attributes.get("RefType") in {"RetractionIn", "ErratumIn", "ExpressionOfConcernIn", "RetractionOf"}
     )
     return Article(
-        pmid=str(pmid_el),
+        pmid=valid_pmid(pmid_el),
         version=int(pmid_el.attributes.get("Version", 1)),
         title=clean_text(str(art.get("ArticleTitle", "") or art.get("VernacularTitle", ""))),
         abstract=tuple(_abstract_sections(art.get("Abstract", {}))),

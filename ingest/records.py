@@ -9,7 +9,33 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
+
+# A PMID is a positive integer written in canonical decimal: 1 to 9 ASCII digits, no leading zero.
+# PubMed's ids are below 10^8 today; nine digits leave room and match the API's path patterns.
+# Leading zeros are refused because "0123" and "123" would otherwise be two keys for one article.
+PMID_RULE = "1 to 9 digits, no leading zero"
+_PMID = re.compile(r"[1-9][0-9]{0,8}")
+
+
+class BadPmid(ValueError):
+    """A record's PMID is not a PubMed id; the record is refused, never loaded under that key."""
+
+
+def valid_pmid(raw: object) -> str:
+    """The PMID as loaded, or :class:`BadPmid`.
+
+    Every key of the graph hangs off the PMID (cases are ``<pmid>:<n>``, evidence ``<pmid>:...``),
+    so a record whose PMID is empty, signed, or text (``abc' OR 1=1 //``, ``../../etc``) is refused
+    where records are made, and no later stage has to wonder. Whitespace around the text of the
+    element (XML indentation) is not part of it.
+    """
+    text = str(raw).strip()
+    if not _PMID.fullmatch(text):
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise BadPmid(f"PMID {shown!r} is not a PubMed id ({PMID_RULE})")
+    return text
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from graph.schema import create_schema
 from graph.store import GraphStore
 from ingest.cache import all_caches, cache_root
 from ingest.files import read_files
-from ingest.pubmed import PubmedBatch
+from ingest.pubmed import DuplicatePmid, PubmedBatch
 from ingest.records import Article
 
 Progress = Callable[[str, int, int], None]  # phase, done, total
@@ -34,7 +34,8 @@ Progress = Callable[[str, int, int], None]  # phase, done, total
 class BuildReport:
     files: int = 0
     file_errors: list[str] = field(default_factory=list)
-    skipped_records: list[str] = field(default_factory=list)
+    skipped_records: list[str] = field(default_factory=list)  # "file: PubmedArticle #n refused (why)"
+    duplicates: list[DuplicatePmid] = field(default_factory=list)  # a PMID given twice in one file: the one kept
     articles_parsed: int = 0
     articles_loaded: int = 0
     articles_unchanged: int = 0
@@ -68,7 +69,12 @@ def build_lock(data_dir: Path) -> Iterator[None]:
 
 
 def parse_inputs(paths: Sequence[Path], report: BuildReport) -> tuple[list[Article], list[str]]:
-    """All articles of all readable files (last version of a PMID wins) and PMIDs to delete."""
+    """All articles of all readable files, and PMIDs to delete.
+
+    Within a file, a PMID given twice keeps its highest version (``ingest.pubmed._dedupe``) and is
+    reported in ``report.duplicates``; across files, a later file's record replaces an earlier
+    one's, as an NLM update file revises the baseline (files are read in sorted order).
+    """
     articles: dict[str, Article] = {}
     deleted: list[str] = []
     for result in read_files(paths):
@@ -77,6 +83,7 @@ def parse_inputs(paths: Sequence[Path], report: BuildReport) -> tuple[list[Artic
             report.file_errors.append(result.error or f"{result.path}: unreadable")
             continue
         report.skipped_records.extend(result.batch.skipped)
+        report.duplicates.extend(result.batch.duplicates)
         for article in result.batch.articles:
             articles[article.pmid] = article
             if article.pmid in deleted:
@@ -117,7 +124,7 @@ def build_graph(paths: Sequence[Path], store: GraphStore, data_dir: Path, *, ext
 
 def ingest_batch(batch: PubmedBatch, store: GraphStore, data_dir: Path, *, extractor: Extractor) -> BuildReport:
     """Records posted to the API: the same extraction and idempotent load as a build."""
-    report = BuildReport(files=1, skipped_records=list(batch.skipped))
+    report = BuildReport(files=1, skipped_records=list(batch.skipped), duplicates=list(batch.duplicates))
     with build_lock(data_dir):
         load_articles(list(batch.articles), list(batch.deleted_pmids), store, report, extractor=extractor)
     return report

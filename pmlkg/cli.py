@@ -84,11 +84,16 @@ def build(
             store.close()
     for problem in report.file_errors:
         err.print(f"[yellow]skipped file:[/] {problem}", highlight=False)
+    for problem in report.skipped_records:
+        err.print(f"[yellow]skipped record:[/] {problem}", highlight=False, soft_wrap=True)
+    for duplicate in report.duplicates:
+        err.print(f"[yellow]duplicate PMID:[/] {duplicate.message()}", highlight=False, soft_wrap=True)
     for problem in report.refused:
         err.print(f"[yellow]refused article (loaded without extraction):[/] {problem}", highlight=False)
     if as_json:
         typer.echo(json.dumps({
-            "files": report.files, "file_errors": report.file_errors, "articles": report.articles_parsed,
+            "files": report.files, "file_errors": report.file_errors, "skipped_records": report.skipped_records,
+            "duplicates": [d.as_dict() for d in report.duplicates], "articles": report.articles_parsed,
             "loaded": report.articles_loaded, "unchanged": report.articles_unchanged,
             "deleted": report.articles_deleted, "refused": report.refused, "warnings": report.warnings,
             "patients": report.patients, "seconds": report.seconds}))
@@ -96,6 +101,7 @@ def build(
         err.print(f"{report.articles_parsed} articles parsed from {report.files} file(s): {report.articles_loaded} "
                   f"loaded ({report.patients} patients), {report.articles_unchanged} unchanged, "
                   f"{report.articles_deleted} deleted, {len(report.refused)} refused as not text, "
+                  f"{len(report.skipped_records)} record(s) skipped, {len(report.duplicates)} duplicate PMID(s), "
                   f"{len(report.file_errors)} file error(s).")
     if report.file_errors and not report.articles_parsed:
         raise typer.Exit(1)

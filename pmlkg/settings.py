@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     query_timeout_ms: int = Field(10_000, description="Ceiling of any read, and of POST /query")
     query_max_rows: int = Field(1_000, description="Default row limit of POST /query (a request may ask up to 10,000)")
     max_body_bytes: int = Field(10_000_000, description="Largest request body accepted (413 beyond)")
+    body_timeout_s: float = Field(15.0, gt=0, description="Time a client has to send a whole request body, from "
+                                                          "its headers on (408 beyond; env PMLKG_BODY_TIMEOUT_S)")
     cors_origins: list[str] = Field(default_factory=list, description='JSON list, e.g. ["http://localhost:3000"]')
     api_key: SecretStr | None = Field(None, description="Key for write endpoints (POST /ingest), sent as X-API-Key; "
                                                         "unset: writes are disabled")

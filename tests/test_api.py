@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
+import threading
 import time
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,9 +18,10 @@ import httpx
 import pytest
 
 from graph.embedded import EmbeddedFalkorDB
-from graph.store import GraphStore
+from graph.store import GraphStore, open_store
 from ingest.files import DEMO_CORPUS
 from pmlkg.settings import Settings
+from tests.eutils_server import PUBMED_DOCTYPE, make_record
 from tests.live_server import serve
 
 EXPECTATIONS = json.loads((Path(__file__).parent / "data" / "demo_expectations.json").read_text())
@@ -379,6 +384,45 @@ def test_ingest_needs_the_api_key_and_loads_idempotently(writable: tuple) -> Non
     assert client.get("/health").status_code == 200
 
 
+def test_ingest_of_an_empty_body_is_422(writable: tuple) -> None:
+    client, _ = writable
+    for body in (b"", b"   \n\t  "):
+        err = _error(client.post("/ingest", content=body, headers={"X-API-Key": "test-key-123"}), 422,
+                     "invalid_parameter")
+        assert err["details"] == [{"field": "body", "location": "body", "problem": "empty"}]
+    err = _error(client.post("/ingest", headers={"X-API-Key": "test-key-123"}), 422, "invalid_parameter")
+    assert err["details"][0]["field"] == "body"
+    assert client.get("/stats").json()["articles"] == 0
+
+
+def _pmid_record(pmid: str, version: int = 1, title: str | None = None) -> str:
+    """A synthetic record whose <PMID> says ``pmid`` verbatim (make_record only writes good ones)."""
+    xml = make_record(95000999, title=title).xml
+    return xml.replace('<PMID Version="1">95000999</PMID>', f'<PMID Version="{version}">{pmid}</PMID>', 1)
+
+
+def test_ingest_refuses_bad_pmids_by_position_and_reports_duplicates(writable: tuple) -> None:
+    client, graph = writable
+    records = [_pmid_record("95000101"), _pmid_record("abc' OR 1=1 //"), _pmid_record("../../etc"),
+               _pmid_record("95000102", title="PML, first version."), _pmid_record("-5"), _pmid_record(""),
+               _pmid_record("95000102", version=2, title="PML, revised version."),
+               _pmid_record("95000102", title="PML, a stray copy of version 1.")]
+    body = f'<?xml version="1.0" ?>\n{PUBMED_DOCTYPE}\n<PubmedArticleSet>\n{"".join(records)}</PubmedArticleSet>'
+    resp = client.post("/ingest", content=body.encode(), headers={"X-API-Key": "test-key-123"})
+    assert resp.status_code == 200, resp.text
+    out = resp.json()
+    assert out["articles_parsed"] == out["articles_loaded"] == 2
+    skipped = out["skipped_records"]
+    assert [s.split(" refused")[0] for s in skipped] == [f"POST /ingest: PubmedArticle #{i}" for i in (2, 3, 5, 6)]
+    assert all("is not a PubMed id" in s for s in skipped)
+    assert out["duplicates"] == [{"source": "POST /ingest", "pmid": "95000102", "records": [4, 7, 8],
+                                  "versions": [1, 2, 1], "kept": 7, "message": out["duplicates"][0]["message"]}]
+    assert "kept #7" in out["duplicates"][0]["message"]
+    rows = graph.read("MATCH (p:Publication) RETURN p.pmid AS pmid, p.title AS title ORDER BY pmid")
+    assert rows == [{"pmid": "95000101", "title": rows[0]["title"]},
+                    {"pmid": "95000102", "title": "PML, revised version."}]
+
+
 def test_writes_are_disabled_without_a_key(falkordb_server: EmbeddedFalkorDB) -> None:
     settings = Settings(data_dir=falkordb_server.data_dir, graph_uri="falkordb:", graph_name="nokey")
     with serve(settings) as url, httpx.Client(base_url=url, timeout=30) as client:
@@ -406,6 +450,59 @@ def test_store_restarted_under_the_api_is_picked_up_again(tmp_path: Path) -> Non
         server.start()
         assert client.get("/health").status_code == 200
     server.stop()
+
+
+def test_store_killed_while_requests_run_gives_json_503s_then_recovers(tmp_path: Path) -> None:
+    """SIGKILL the embedded FalkorDB, three times, under six clients: every answer is 200 or the
+    JSON 503, never a plain-text 500 (closing the store under requests still using it made redis-py
+    raise "I/O operation on closed file"), no connection is dropped, and the API comes back."""
+    server = EmbeddedFalkorDB(tmp_path)
+    server.start()
+    seed = open_store("falkordb:", tmp_path, graph_name="dying", start=False)
+    seed.write("UNWIND range(1, 2000) AS i CREATE (:Publication {pmid: toString(i), year: 2000 + i % 20})")
+    seed.close()
+    settings = Settings(data_dir=tmp_path, graph_uri="falkordb:", graph_name="dying")
+    slow = {"cypher": "UNWIND range(1, 1500) AS x UNWIND range(1, 1500) AS y RETURN count(*) AS n"}
+    calls = [("GET", "/stats", None), ("GET", "/facets", None), ("GET", "/search?q=12", None),
+             ("GET", "/health", None), ("POST", "/query", slow), ("POST", "/query", slow)]
+    seen: Counter = Counter()
+    bad: list = []
+    stop = threading.Event()
+
+    def hammer(url: str, method: str, path: str, body: dict | None) -> None:
+        with httpx.Client(base_url=url, timeout=30) as c:
+            while not stop.is_set():
+                try:
+                    r = c.request(method, path, json=body)
+                except httpx.HTTPError as exc:
+                    bad.append((path, type(exc).__name__))
+                    continue
+                seen[r.status_code] += 1
+                json_body = r.headers.get("content-type", "").startswith("application/json")
+                if r.status_code not in (200, 503) or not json_body or (
+                        r.status_code == 503 and r.json()["error"]["code"] not in ("store_unavailable", "store_busy")):
+                    bad.append((path, r.status_code, r.text[:200]))
+
+    try:
+        with serve(settings) as url:
+            threads = [threading.Thread(target=hammer, args=(url, *call)) for call in calls]
+            for t in threads:
+                t.start()
+            for _ in range(3):
+                time.sleep(1.0)
+                os.kill(server.status().pid, signal.SIGKILL)
+                time.sleep(0.7)
+                server.start()
+            time.sleep(1.0)
+            stop.set()
+            for t in threads:
+                t.join(60)
+            assert not bad, bad[:10]
+            assert seen[200] > 0 and seen[503] > 0, seen
+            assert httpx.get(f"{url}/health").status_code == 200
+    finally:
+        stop.set()
+        server.stop()
 
 
 def test_cors_is_off_by_default_and_configurable(falkordb_server: EmbeddedFalkorDB, demo_graph: str) -> None:

@@ -15,6 +15,7 @@ from graph.queries.associations import AssociationQuery, associations
 from graph.store import GraphStore
 from ingest.files import DEMO_CORPUS
 from pmlkg.build import build_graph
+from tests.eutils_server import PUBMED_DOCTYPE, make_record
 from tests.graph_dump import dump
 
 EXPECTATIONS = json.loads((Path(__file__).parent / "data" / "demo_expectations.json").read_text())
@@ -153,3 +154,33 @@ def test_non_pubmed_file_is_named_and_delete_citations_are_honoured(store: Graph
     assert _counts(store)["nodes"]["Publication"] == len(EXPECTATIONS) - 1
     assert not store.read("MATCH (c:Case {pmid: '90000004'}) RETURN c")
     assert not store.read("MATCH (e:Evidence {pmid: '90000004'}) RETURN e")
+
+
+def _pmid_record(pmid: str, version: int = 1, title: str | None = None) -> str:
+    """A synthetic record whose <PMID> says ``pmid`` verbatim (make_record only writes good ones)."""
+    xml = make_record(95000999, title=title).xml
+    return xml.replace('<PMID Version="1">95000999</PMID>', f'<PMID Version="{version}">{pmid}</PMID>', 1)
+
+
+def _write_doc(path: Path, *records: str) -> Path:
+    path.write_text(f'<?xml version="1.0" ?>\n{PUBMED_DOCTYPE}\n<PubmedArticleSet>\n' + "\n".join(records)
+                    + "\n</PubmedArticleSet>\n")
+    return path
+
+
+def test_bad_pmids_are_refused_by_file_and_position_and_duplicates_reported(
+        store: GraphStore, data_dir: Path, tmp_path: Path, extractor: Extractor) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    mixed = _write_doc(folder / "a_mixed.xml", _pmid_record("95000201"), _pmid_record("abc' OR 1=1 //"),
+                       _pmid_record(""), _pmid_record("95000202", title="PML, kept."), _pmid_record("../../etc"),
+                       _pmid_record("-5"), _pmid_record("95000202", title="PML, the last copy."))
+    _write_doc(folder / "b_good.xml", _pmid_record("95000203"))
+    report = build_graph([folder], store, data_dir, extractor=extractor)
+    assert report.file_errors == [] and report.articles_loaded == 3
+    assert [r.split(" refused")[0] for r in report.skipped_records] == [
+        f"{mixed}: PubmedArticle #{i}" for i in (2, 3, 5, 6)]
+    assert [(d.source, d.pmid, d.records, d.kept) for d in report.duplicates] == [(str(mixed), "95000202", (4, 7), 7)]
+    pmids = [r["pmid"] for r in store.read("MATCH (p:Publication) RETURN p.pmid AS pmid ORDER BY pmid")]
+    assert pmids == ["95000201", "95000202", "95000203"]  # nothing under a bad key
+    assert entities.publication(store, "95000202")["title"] == "PML, the last copy."

@@ -154,3 +154,30 @@ def test_extract_bad_input_never_crashes(tmp_path: Path) -> None:
                               "control characters\n")
     assert run("extract", check=False).returncode == 2
     assert run("extract", "--text", str(tmp_path / "missing.txt"), check=False).returncode == 2
+
+
+def test_build_reports_refused_pmids_and_duplicates(tmp_path: Path) -> None:
+    from tests.eutils_server import PUBMED_DOCTYPE, make_record
+
+    def record(pmid: str, version: int = 1) -> str:
+        return make_record(95000999).xml.replace('<PMID Version="1">95000999</PMID>',
+                                                 f'<PMID Version="{version}">{pmid}</PMID>', 1)
+
+    doc = tmp_path / "upload.xml"
+    doc.write_text(f'<?xml version="1.0" ?>\n{PUBMED_DOCTYPE}\n<PubmedArticleSet>\n'
+                   + "".join([record("95000301", 2), record("abc' OR 1=1 //"), record("95000301"), record(""),
+                              record("95000302")]) + "</PubmedArticleSet>\n")
+    fresh = tmp_path / "d"
+    try:
+        report = json.loads(run("build", "--json", "--input", str(doc), "--data-dir", str(fresh)).stdout)
+        assert report["loaded"] == report["articles"] == 2
+        assert [r.split(" refused")[0] for r in report["skipped_records"]] == [
+            f"{doc}: PubmedArticle #2", f"{doc}: PubmedArticle #4"]
+        (dup,) = report["duplicates"]
+        assert (dup["source"], dup["pmid"], dup["records"], dup["versions"], dup["kept"]) == (
+            str(doc), "95000301", [1, 3], [2, 1], 1)
+        human = run("build", "--force", "--input", str(doc), "--data-dir", str(fresh))
+        assert "PubmedArticle #2 refused" in human.stderr and "duplicate PMID" in human.stderr
+        assert "kept #1" in human.stderr
+    finally:
+        run("db", "stop", "--data-dir", str(fresh), check=False)

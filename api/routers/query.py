@@ -20,8 +20,10 @@ from api.models import CypherRequest, CypherResult, ErrorResponse
 from graph.cypher_guard import DEFAULT_LIMITS, check_user_query
 from graph.errors import QueryError
 
-router = APIRouter(tags=["query"], responses={400: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 422: {"model": ErrorResponse},
-                                              503: {"model": ErrorResponse}, 504: {"model": ErrorResponse}})
+router = APIRouter(tags=["query"], responses={400: {"model": ErrorResponse}, 403: {"model": ErrorResponse},
+                                              408: {"model": ErrorResponse}, 413: {"model": ErrorResponse},
+                                              422: {"model": ErrorResponse}, 503: {"model": ErrorResponse},
+                                              504: {"model": ErrorResponse}})
 
 
 @router.post("/query", response_model=CypherResult)

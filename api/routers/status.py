@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from api.deps import Store, get_store
+from api.deps import Store
 from api.models import ErrorResponse, Facets, Health, Stats
-from graph.errors import StoreError
 from graph.queries.catalogue import run
 from graph.queries.status import PING, facets, stats
 
@@ -14,16 +13,11 @@ router = APIRouter(tags=["status"])
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": ErrorResponse}})
-def health(request: Request) -> Health:
+def health(request: Request, store: Store) -> Health:
     """200 when the graph store answers a query; 503 (with the same body shape) when it does not."""
     settings = request.app.state.settings
     backend = "neo4j" if settings.graph_uri.startswith(("neo4j", "bolt")) else "falkordb"
-    try:
-        store = get_store(request)
-        run(store, PING)
-    except StoreError:
-        request.app.state.stores.reset()
-        raise
+    run(store, PING)
     return Health(status="ok", store=backend, reachable=True)
 
 
