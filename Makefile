@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install system-deps node-deps models lexicons bench clean
+.PHONY: run test lint install system-deps node-deps models lexicons bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,12 @@ run: install
 	$(BIN)/pmlkg serve
 
 ## make test: install everything and run the whole test suite
-test: install system-deps node-deps
+test: install system-deps node-deps lint
 	$(BIN)/python -m pytest -q
+
+## The lint gate (ruff, rules in pyproject.toml): code it flags does not land.
+lint: install
+	$(BIN)/ruff check .
 
 ## System packages the tests use where they can be installed (Debian, as root); otherwise say why not.
 system-deps:
@@ -36,6 +40,7 @@ node-deps:
 models: install
 	$(BIN)/python nlp_models/recipe/build_lexicons.py --shared ../shared --out nlp_models/lexicons
 	$(BIN)/python nlp_models/recipe/train.py all --shared ../shared
+	$(BIN)/python nlp_models/recipe/train_roles.py all --shared ../shared
 	$(BIN)/python nlp_models/recipe/build_pipelines.py
 
 bench: install

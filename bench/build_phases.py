@@ -44,10 +44,10 @@ def main() -> None:
             store = open_store("falkordb:", Path(tmp), graph_name="bench")
             create_schema(store)
             t0 = time.perf_counter()
-            report = GraphLoader(store, extractor.lexicons).load(zip(articles, extractions))
+            report = GraphLoader(store, extractor.lexicons).load(zip(articles, extractions, strict=True))
             load_s = time.perf_counter() - t0
             t0 = time.perf_counter()
-            report2 = GraphLoader(store, extractor.lexicons).load(zip(articles, extractions))
+            report2 = GraphLoader(store, extractor.lexicons).load(zip(articles, extractions, strict=True))
             reload_s = time.perf_counter() - t0
             store.close()
         finally:

@@ -13,6 +13,8 @@ no word with it ("assisted reproductive technology (ART)", not antiretroviral th
 
 from __future__ import annotations
 
+import itertools
+
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -88,7 +90,7 @@ def _join_split_long_forms(doc: Doc, pairs: list[Abbreviation]) -> list[Span]:
         if len(inside) < 2 or len({e.label_ for e in inside}) != 1 or inside[0].start_char != start \
                 or inside[-1].end_char != end:
             continue
-        if any(doc.text[x.end_char: y.start_char].strip() for x, y in zip(inside, inside[1:])):
+        if any(doc.text[x.end_char: y.start_char].strip() for x, y in itertools.pairwise(inside)):
             continue
         ids = {e.kb_id_ for e in inside}
         joined = Span(doc, inside[0].start, inside[-1].end, label=inside[0].label_,

@@ -18,8 +18,8 @@ from extraction.components import sentence_table
 from extraction.facts import JC_VIRUS, NUMBER, months_in, number, parse_value
 from extraction.lexicons import Lexicons
 from extraction.records import DrugUse, Entity, Evidence, Patient, Role
-from extraction.series import DrugMention, Sentence, series_facts
 from extraction.roles import RoleContext, classify_role, resolve_role
+from extraction.series import DrugMention, Sentence, series_facts
 from ingest.records import Article
 
 _CASE_CUE = re.compile(
@@ -65,20 +65,12 @@ def _doc_text(doc: Doc) -> str:
     return text
 
 
-def _sentences(doc: Doc) -> tuple[list[Span], list[int]]:
-    """The per-doc sentence table (see ``components.sentence_table``), computed once per doc."""
-    table = doc.user_data.get("pmlkg_sentences")
-    if table is None:
-        table = doc.user_data["pmlkg_sentences"] = sentence_table(doc)
-    return table
-
-
 def sentence_table_of(doc: Doc) -> list[Span]:
-    return _sentences(doc)[0]
+    return sentence_table(doc)[0]
 
 
 def sentence_of(span: Span) -> Span:
-    sents, of_token = _sentences(span.doc)
+    sents, of_token = sentence_table(span.doc)
     return sents[of_token[span.start]]
 
 
@@ -139,7 +131,7 @@ def assemble_patients(doc: Doc, article: Article, lex: Lexicons) -> tuple[CaseLa
         layout.cohort_size = cohort
         return layout, [_cohort_patient(doc, sents, by_sent, lex, cohort)]
 
-    multi = next((n for n, w in zip(group_sizes, who) if 2 <= n <= 4 and (w in _SIBLING_WORDS or w in _GROUP_WORDS)), 0)
+    multi = next((n for n, w in zip(group_sizes, who, strict=True) if 2 <= n <= 4 and (w in _SIBLING_WORDS or w in _GROUP_WORDS)), 0)
     intros = sorted({sent_of(f) for f in facts if f.label_ == "INTRO"})
     starts = _patient_starts(sents, by_sent) if multi else intros
     if multi and len(starts) < 2 and len(intros) < 2:
@@ -206,7 +198,7 @@ def _cohort_size(counts: list[Span], sizes: list[int], who: list[str], pml: list
     first count of patients in the text, except one said of a registry, a centre or a
     denominator when a smaller count exists; "of 412 patients in the registry, 7 developed PML"
     is 7 (a count whose verb is developing PML)."""
-    cands = [(n, c.start_char, sentence_of(c)) for n, w, c in zip(sizes, who, counts) if n >= 3 and w in _GROUP_WORDS]
+    cands = [(n, c.start_char, sentence_of(c)) for n, w, c in zip(sizes, who, counts, strict=True) if n >= 3 and w in _GROUP_WORDS]
     developing: set[tuple[int, int]] = set()
     for sent in {sentence_of(f).start: sentence_of(f) for f in pml}.values():
         for m in _DEVELOPED_PML.finditer(sent.text):

@@ -525,7 +525,16 @@ _WINDOW = 60  # characters searched before a mention
 
 def sentence_table(doc: Doc) -> tuple[list[Span], list[int]]:
     """The sentences and, per token, its sentence index: ``span.sent`` rescans the doc on every
-    call, which turns a long one-sentence input quadratic."""
+    call, which turns a long one-sentence input quadratic. Computed once per doc (kept in
+    ``doc.user_data`` until the extractor is done with the doc: the sentences never change after
+    the sentencizers)."""
+    table = doc.user_data.get("pmlkg_sentences")
+    if table is None:
+        table = doc.user_data["pmlkg_sentences"] = _sentence_table(doc)
+    return table
+
+
+def _sentence_table(doc: Doc) -> tuple[list[Span], list[int]]:
     sents = list(doc.sents)
     of_token = [0] * len(doc)
     for k, sent in enumerate(sents):

@@ -103,7 +103,7 @@ class DictFeatures:
                             marks[t].append((k, t == i))
                 if not pending:
                     break
-        for tok, mark in zip(doc, marks):
+        for tok, mark in zip(doc, marks, strict=True):
             if mark:
                 tok.tag_ = self._tag(mark)
         return doc

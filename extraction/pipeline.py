@@ -16,6 +16,8 @@ from spacy.language import Language
 import extraction.abbreviations  # noqa: F401  (registers the pipeline's factories)
 import extraction.components  # noqa: F401
 import extraction.ner_features  # noqa: F401
+import extraction.pml_roles  # noqa: F401
+from extraction.drug_roles import ROLES_PIPELINE, RoleModel
 from extraction.lexicons import Lexicons
 from extraction.tokenizer import customize_tokenizer
 
@@ -83,7 +85,7 @@ def build_extract_pipeline(lex: Lexicons, ner_names: tuple[str, ...] = NER_PIPEL
             raise ValueError("the NER models were trained with different dictionary features; retrain them "
                              "with the same nlp_models/lexicons/ner_features.tsv")
         nlp.add_pipe("pmlkg_dict_features", source=featured[0], before="pmlkg_abbreviations")
-    for name, source in zip(ner_names, sources):
+    for name, source in zip(ner_names, sources, strict=True):
         if "tok2vec" in source.pipe_names:
             source.replace_listeners("tok2vec", "ner", ["model.tok2vec"])
         component = f"ner_{name.removeprefix('pmlkg_ner_')}"
@@ -92,6 +94,9 @@ def build_extract_pipeline(lex: Lexicons, ner_names: tuple[str, ...] = NER_PIPEL
                      before="pmlkg_abbreviations")
     nlp.add_pipe("pmlkg_merge_entities", before="pmlkg_abbreviations",
                  config={"priority": [[key, list(labels) if labels else None] for key, labels in priority]})
+    roles_path = pipeline_path(ROLES_PIPELINE)
+    if (roles_path / "config.cfg").is_file():  # the trained drug-role model, asked about (drug, PML) pairs
+        nlp.add_pipe("pmlkg_pml_roles").model = RoleModel.load(roles_path)  # type: ignore[attr-defined]
     nlp.meta.update({
         "name": EXTRACT_PIPELINE,
         "version": EXTRACT_VERSION,
@@ -99,7 +104,7 @@ def build_extract_pipeline(lex: Lexicons, ner_names: tuple[str, ...] = NER_PIPEL
                        "independently, merged by a priority measured on the development splits; lexicon "
                        "normalisation of model spans.",
         "sources": [{"name": "pmlkg lexicons", "version": lex.version}]
-                   + [{"name": n, "version": s.meta.get("version", "0")} for n, s in zip(ner_names, sources)],
+                   + [{"name": n, "version": s.meta.get("version", "0")} for n, s in zip(ner_names, sources, strict=True)],
     })
     return nlp
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from extraction.facts import NUMBER, number
 from extraction.records import Evidence, SeriesFacts, Summary
 
+
 def _k(name: str = "k") -> str:
     """A count as a named group (a regex may name each group once, so alternatives take their own)."""
     return rf"(?P<{name}>{NUMBER}|an?|a single|both|all)"
@@ -192,7 +193,7 @@ def _drug_counts(sent: Sentence, facts: SeriesFacts, size: int) -> None:
             counts[i] = _count(m.group("k"), size)
         elif i > 0 and counts[i - 1] is not None and _joined(sent, drugs[i - 1], d):
             counts[i] = counts[i - 1]  # "3 patients had received rituximab and cyclophosphamide"
-    for d, k in zip(drugs, counts):
+    for d, k in zip(drugs, counts, strict=True):
         if k is not None and 0 < k <= size and d.drug not in facts.drug_counts:
             facts.drug_counts[d.drug] = k
             facts.evidence[f"drug:{d.drug}"] = _evidence(sent, d.start - sent.start, d.end - sent.start)

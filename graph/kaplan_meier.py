@@ -35,7 +35,7 @@ def curves(data: SurvivalData, *, max_groups: int = 8) -> dict[str, Any]:
         low, high = ci.iloc[:, 0], ci.iloc[:, 1]
         steps = [{"t": _num(t), "survival": _num(sf[t]), "ci_low": _num(low[t]), "ci_high": _num(high[t])}
                  for t in sf.index]
-        censored = sorted(d for d, e in zip(g.durations, g.events) if not e)
+        censored = sorted(d for d, e in zip(g.durations, g.events, strict=True) if not e)
         at_risk = [sum(1 for d in g.durations if d >= t) for t in ticks]
         median = kmf.median_survival_time_
         out.append({"name": g.name, "patients": len(g.durations), "deaths": sum(g.events),

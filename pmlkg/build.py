@@ -159,7 +159,7 @@ def load_articles(articles: list[Article], deleted: list[str], store: GraphStore
     report.seconds["extract"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    load = loader.load(zip(todo, extractions))
+    load = loader.load(zip(todo, extractions, strict=True))
     report.articles_deleted = loader.delete(deleted) if deleted else 0
     loader.finish()
     tick("load", len(todo), len(todo))

@@ -7,6 +7,8 @@ sent with ``urllib.request.urlopen`` and read with ``Entrez.read`` (DTDs resolve
 
 from __future__ import annotations
 
+import itertools
+
 import http.client
 import io
 import json
@@ -113,7 +115,7 @@ def test_synthetic_records_are_valid_pubmed_xml_spread_over_the_dates():
     ordered = [records[k] for k in sorted(records, key=int)]
     assert ordered[0].pmid == "95000001" and ordered[-1].pmid == "95000025"
     assert ordered[0].pub_date == date(1990, 1, 1) and ordered[-1].pub_date == date(2025, 12, 31)
-    assert all(a.pub_date <= b.pub_date for a, b in zip(ordered, ordered[1:]))
+    assert all(a.pub_date <= b.pub_date for a, b in itertools.pairwise(ordered))
     document = "\n".join(['<?xml version="1.0" ?>', PUBMED_DOCTYPE, "<PubmedArticleSet>",
                           *(r.xml for r in ordered), "</PubmedArticleSet>"])
     parsed = Entrez.read(io.BytesIO(document.encode()), validate=True)   # against pubmed_250101.dtd

@@ -197,7 +197,7 @@ def test_each_sentence_says_which_facts_it_supports(graph: GraphStore) -> None:
     died = by_text["Seven patients died, at a median of 8 months (range 2-30)."]
     assert died["facts"] == ["died", "months_to_outcome", "outcome"]
     article = _series_s1()[0].text()
-    assert [article[a:b] for a, b in zip(died["starts"], died["ends"])] == ["Seven patients died", "median of 8 months",
+    assert [article[a:b] for a, b in zip(died["starts"], died["ends"], strict=True)] == ["Seven patients died", "median of 8 months",
                                                                             "died"]
     assert by_text["Three had received rituximab and five cyclophosphamide before PML."]["facts"] == [
         "drug:cyclophosphamide", "drug:rituximab", "exposure:cyclophosphamide", "exposure:rituximab"]

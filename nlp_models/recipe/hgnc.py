@@ -65,7 +65,7 @@ def read_hgnc() -> dict[str, HgncGene]:
     summary = pd.read_hdf(data_dir() / "summary_df.h5")
     genes: dict[str, HgncGene] = {}
     for symbol, how, hgnc_ids, ncbi_ids in zip(summary["primary_gene_symbol"], summary["captured as:"],
-                                               summary["HGNC_ID"], summary["NCBI_ID"]):
+                                               summary["HGNC_ID"], summary["NCBI_ID"], strict=True):
         symbol = str(symbol)
         if how == "Primary Gene Symbol" or symbol not in genes:
             hgnc, ncbi = _ids(hgnc_ids), _ids(ncbi_ids)
@@ -74,7 +74,7 @@ def read_hgnc() -> dict[str, HgncGene]:
             gene.ncbi_gene_id = gene.ncbi_gene_id or (ncbi[0] if len(ncbi) == 1 else None)
     owners: dict[str, set[str]] = defaultdict(set)
     phenotype: set[str] = set()  # disease abbreviations HGNC lists as symbols (XLA, IDDM, HIGM1)
-    for symbol, alias, how in zip(summary["primary_gene_symbol"], summary["gene_symbol"], summary["captured as:"]):
+    for symbol, alias, how in zip(summary["primary_gene_symbol"], summary["gene_symbol"], summary["captured as:"], strict=True):
         alias = str(alias).strip()
         if alias != symbol and _SYMBOL_LIKE.match(alias):
             owners[alias].add(str(symbol))
@@ -86,7 +86,7 @@ def read_hgnc() -> dict[str, HgncGene]:
         for symbol in symbols:
             (genes[symbol].aliases if unique else genes[symbol].ambiguous_aliases).add(alias)
     named = pd.read_hdf(data_dir() / "alt_abbrev_symbol_match_subset_genes_df.h5")
-    for symbol, name in zip(named["primary_gene_symbol"], named["gene_name"]):
+    for symbol, name in zip(named["primary_gene_symbol"], named["gene_name"], strict=True):
         if isinstance(name, str) and str(symbol) in genes and not genes[str(symbol)].name:
             genes[str(symbol)].name = " ".join(name.split())
     return genes

@@ -34,7 +34,7 @@ from collections import Counter
 from pathlib import Path
 
 import spacy
-from spacy.tokens import DocBin, Span
+from spacy.tokens import DocBin
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))

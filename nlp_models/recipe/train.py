@@ -136,7 +136,7 @@ def evaluate(run: str, shared: Path, model_dir: Path | None = None) -> dict:
         if not wanted:
             continue
         counts = {lab: [0, 0, 0] for lab in wanted}
-        for d, doc in zip(uniq, nlp.pipe((d.text for d in uniq), batch_size=32)):
+        for d, doc in zip(uniq, nlp.pipe((d.text for d in uniq), batch_size=32), strict=True):
             gold = {g for g in gold_spans(d) if g[2] in wanted}
             pred = {(e.start_char, e.end_char, e.label_) for e in doc.ents if e.label_ in wanted}
             for lab in wanted:
