@@ -133,6 +133,9 @@ def make_lexicon_ner(nlp: Language, name: str, max_tokens: int, spans_key: str |
     return LexiconNER(name, max_tokens=max_tokens, spans_key=spans_key)
 
 
+_TRAILING_WORD = re.compile(r"[\s-][^\s-]+$")
+
+
 class LexiconNER:
     """Dictionary NER: exact-case terms (symbols, abbreviations) win over case-folded names.
 
@@ -231,6 +234,13 @@ class LexiconNER:
         hit = self.non_exact.get(text) or self.non_folded.get(text.lower())
         if hit is None and self.non_genera and is_species_of(text, self.non_genera):
             hit = self.non_genera[text.partition(" ")[0].lower()]
+        if hit is None:  # the form and a word a model took along ("JC virus-infected", "JC virus disease")
+            head = _TRAILING_WORD.sub("", text)
+            while hit is None and head and head != text:
+                hit = self.non_exact.get(head) or self.non_folded.get(head.lower())
+                text, head = head, _TRAILING_WORD.sub("", head)
+            if hit is not None and hit[1]:
+                hit = None  # a context-bound form ("choline") does not extend to longer mentions
         if hit is None:
             return False
         labels, context = hit
