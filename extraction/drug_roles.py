@@ -239,7 +239,7 @@ def score_roles(gold: Sequence[str], predicted: Sequence[str]) -> RoleScores:
     if len(gold) != len(predicted):
         raise ValueError(f"{len(gold)} gold labels but {len(predicted)} predictions")
     scores = RoleScores(n_pairs=len(gold))
-    for g, p in zip(gold, predicted):
+    for g, p in zip(gold, predicted, strict=True):
         if g not in scores.roles or p not in scores.roles:
             raise ValueError(f"unknown role {g if g not in scores.roles else p!r}")
         if g == p:

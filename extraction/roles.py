@@ -9,11 +9,13 @@ One mention is decided by the first signal that speaks, most specific first:
 2. what happens to it, right after it ("was discontinued" -> exposure; "was started" ->
    treatment once PML is known);
 3. a list shares its role ("rituximab and azathioprine");
-4. the trained pair model (:mod:`extraction.drug_roles`), when the sentence names PML and the
-   model is confident about the (drug, PML) pair;
-5. the nearest unambiguous cue before it in its clause ("had received", "history of", "after",
-   "following treatment with" -> exposure; "for PML", "salvage", "despite" -> treatment);
-6. drug classes given almost only for PML (mefloquine, cidofovir, IL-7, checkpoint inhibitors);
+4. a treatment cue before it ("salvage", "despite", "trial of") or a class given almost only for
+   PML (mefloquine, cidofovir, IL-7, checkpoint inhibitors): wording and drugs the pair model,
+   trained on PHEE's adverse events, misreads with near-certainty;
+5. the trained pair model (:mod:`extraction.drug_roles`), when the sentence names PML and the
+   model is confident about the (drug, PML) pair: "PML in a patient treated with rituximab";
+6. the nearest exposure cue before it in its clause ("had received", "history of", "after",
+   "following treatment with");
 7. where the sentence stands in the story: before the sentence that reports the PML diagnosis
    -> exposure, after it -> treatment.
 
@@ -147,6 +149,10 @@ def classify_role(ctx: RoleContext) -> Role:
         return "treatment"
     if ctx.previous is not None and _CONNECTOR.search(before[ctx.previous[0]:]):
         return ctx.previous[1]  # "rituximab and azathioprine": a list shares its role
+    if cue == "treatment":
+        return "treatment"  # "despite", "salvage", "trial of": wording PHEE hardly has, the model misreads
+    if ctx.classes & TREATMENT_CLASSES and cue is None:
+        return "treatment"
     if ctx.model is not None:
         role, p = max(ctx.model.items(), key=lambda kv: kv[1])
         if p >= MODEL_CONFIDENCE and role in ("exposure", "treatment"):

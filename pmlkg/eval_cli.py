@@ -107,3 +107,39 @@ def ner(
             typer.echo("")
     if as_json:
         typer.echo(json.dumps(results[0] if len(results) == 1 else results, indent=2))
+
+
+@eval_app.command()
+def roles(
+    phee: Annotated[Path, typer.Option("--phee", help="PHEE JSON lines (context + Adverse_event / "
+                                       "Potential_therapeutic_event annotations)")],
+    model: Annotated[Optional[Path], typer.Option("--model", help="Role model folder (default: "
+                                                  "nlp_models/pmlkg_roles)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (one object)")] = False,
+) -> None:
+    """Drug-condition role P/R/F1 (exposure, treatment, none) on every candidate pair of a PHEE file.
+
+    Pairs and gold roles as extraction.drug_roles.phee_pairs defines them; macro-F1 = mean F1 of
+    exposure and treatment, the 3-class macro also printed.
+    """
+    from extraction.drug_roles import RoleModel, evaluate_roles, format_role_table, phee_pairs
+    if not phee.is_file():
+        _fail(f"cannot read --phee: {phee}: no such file")
+    try:
+        pairs = phee_pairs(phee)
+    except UnicodeDecodeError as exc:
+        _fail(f"cannot read --phee: {phee}: not UTF-8 text ({exc.reason})")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        _fail(f"cannot read --phee: {phee}: not PHEE JSON lines ({exc!r})")
+    if not pairs:
+        _fail(f"cannot read --phee: {phee}: no (drug, condition) pairs")
+    try:
+        role_model = RoleModel.load(model)
+    except (OSError, ValueError, KeyError) as exc:
+        _fail(str(exc))
+    scores = evaluate_roles(role_model, pairs)
+    model_name = str(model) if model else "pmlkg_roles"
+    if as_json:
+        typer.echo(json.dumps({"file": str(phee), "model": model_name, **scores.to_dict()}, indent=2))
+    else:
+        typer.echo(format_role_table(scores, f"{phee.name} -- model {model_name} -- {scores.n_pairs} pairs"))

@@ -140,7 +140,8 @@ def test_clicking_a_cell_lists_its_patients_and_evidence(page: Page, site: str) 
     card = web.locator("#cases .case.series[data-case='90000011:0']")
     facts = card.locator(".series-facts").inner_text()
     assert facts.startswith(f"Rituximab in {ritux['n_patients']} of {series['cohort_size']};")
-    assert f"; {series['deaths']} died" in facts and f"{series['unknown_outcome']} outcome unknown" in facts
+    assert f"; {series['deaths']} died" in facts and f"; {series['survivors']} survived" in facts
+    assert (f"{series['unknown_outcome']} outcome unknown" in facts) == (series["unknown_outcome"] > 0)
     died = series["evidence"]["died"]
     said = [li.inner_text() for li in card.locator("li").element_handles()]
     assert any(t.lower().startswith("deaths") and died["sentence"] in t for t in said)

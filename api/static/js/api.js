@@ -43,7 +43,7 @@ export function post(path, body) {
 
 export function explain(error) {
   if (error instanceof ApiError) {
-    if (error.code === "store_unavailable") return `The graph store is not reachable, so there is nothing to show. ${error.message}`;
+    if (error.code === "store_unavailable") return `The graph store is not reachable, so there is nothing to show (start the embedded store with pmlkg db start, or check PMLKG_GRAPH_URI). ${error.message}`;
     return error.message;
   }
   return `Something went wrong in the page: ${error.message}`;
