@@ -130,7 +130,7 @@ class CaseSeries(BaseModel):
 
     cohort_size: int
     deaths: int | None = Field(description="Deaths stated; null when the abstract does not say")
-    survivors: int | None = Field(description="Survivors stated; null when not said (never inferred from deaths)")
+    survivors: int | None = Field(description="Survivors stated or implied by the words ('all but one died'); null when not said (never cohort size minus deaths)")
     unknown_outcome: int = Field(description="Patients whose outcome the stated counts leave unknown")
     months_to_outcome: SeriesSummary | None = Field(description="Time from PML diagnosis to death or last follow-up")
     age_years: SeriesSummary | None

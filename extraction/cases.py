@@ -202,7 +202,7 @@ def _cohort_size(counts: list[Span], sizes: list[int], who: list[str], pml: list
     developing: set[tuple[int, int]] = set()
     for sent in {sentence_of(f).start: sentence_of(f) for f in pml}.values():
         for m in _DEVELOPED_PML.finditer(sent.text):
-            n = int(number(m.group("k") or m.group("k2")) or 0)
+            n = int(number(m.group("k") or m.group("k2") or m.group("k3")) or 0)
             if n >= 2:
                 cands.append((n, sent.start_char + m.start(), sent))
                 developing.add((n, sent.start_char + m.start()))
@@ -231,10 +231,12 @@ _DEVELOPED_PML = re.compile(
     rf"\b(?P<k>{NUMBER})\s+(?:of\s+(?:the\s+|them\s+|these\s+)?(?:{NUMBER})\s+)?(?:\w+\s+)?{_PCT}(?:of them\s+)?"
     r"(?:developed|had|were diagnosed with|presented with)\s+(?:\w+\s+){0,2}?(?:PML|progressive multifocal)"
     rf"|\b(?:identified|found|diagnosed|describe|report)\s+(?P<k2>{NUMBER})\s+(?:\w+\s+)?(?:with|who developed)\s+"
-    r"(?:\w+\s+){0,2}?(?:PML|progressive multifocal)", re.IGNORECASE)
+    r"(?:\w+\s+){0,2}?(?:PML|progressive multifocal)"
+    rf"|\b(?:PML|progressive multifocal leu[ck]oencephalopathy)\s+(?:was|had been|were)\s+(?:diagnosed|identified|found|"
+    rf"confirmed)\s+in\s+(?P<k3>{NUMBER})\b", re.IGNORECASE)
 
 
-_LITERATURE = re.compile(r"\b(?:previous(?:ly)?|published|literature|reviewed|review of|reported (?:cases|patients)|"
+_LITERATURE = re.compile(r"\b(?:previous(?:ly)?|published|literature|review of|reported (?:cases|patients)|"
                          r"meta-analys\w*)\b", re.IGNORECASE)
 
 
@@ -243,7 +245,10 @@ def _from_literature(count: Span) -> bool:
     of 40 cases from the literature") is not the size of the abstract's own series."""
     sent = sentence_of(count)
     lo, hi = count.start_char - sent.start_char, count.end_char - sent.start_char
-    return bool(_LITERATURE.search(sent.text[max(0, lo - 25): hi + 40]))
+    if _LITERATURE.search(sent.text[max(0, lo - 25): hi + 40]):
+        return True
+    # "we reviewed 18 cases ... in the literature": reviewed, with the literature further on
+    return bool(re.search(r"\breviewed\b", sent.text[max(0, lo - 25): lo])) and bool(_LITERATURE.search(sent.text))
 
 
 def _first_case_sentence(sents: list[Span], by_sent: dict[int, list[Span]]) -> int:
@@ -330,10 +335,11 @@ def _drug_uses(sents: list[Span], by_sent: dict[int, list[Span]], scope: list[in
         if i > 0 and _GENERIC.search(sents[i].text):
             continue  # "rituximab may predispose to PML" says nothing about this patient
         previous: tuple[int, Role] | None = None
+        names_pml = any(sp.label_ == "PML" and not sp._.negated for sp in by_sent.get(i, []))
         for span in sorted(by_sent.get(i, []), key=lambda sp: sp.start_char):
             # only normalised drugs join a patient: an unknown model span stays an article mention
             if span.label_ in ("DRUG", "DRUG_CLASS") and span.kb_id_:
-                use = _drug_use(span, sents[i], lex, before=i < diagnosis_at, previous=previous)
+                use = _drug_use(span, sents[i], lex, before=i < diagnosis_at, previous=previous, names_pml=names_pml)
                 previous = (span.end_char, use.role)
                 mentions.setdefault((use.drug, use.entity.negated), []).append((use, i == 0))
     uses = []
@@ -386,7 +392,7 @@ _ROLE_WINDOW = 300  # characters of context on each side of a drug mention
 
 
 def _drug_use(span: Span, sent: Span, lex: Lexicons, *, before: bool,
-              previous: tuple[int, Role] | None = None) -> DrugUse:
+              previous: tuple[int, Role] | None = None, names_pml: bool = False) -> DrugUse:
     """``previous``: document end offset and role of the drug mentioned just before in the sentence."""
     is_class = span.label_ == "DRUG_CLASS"
     key = span.kb_id_ or span.text.lower()
@@ -402,7 +408,7 @@ def _drug_use(span: Span, sent: Span, lex: Lexicons, *, before: bool,
     ctx = RoleContext(sentence=doc_text[lo:hi], mention_start=span.start_char - lo, mention_end=span.end_char - lo,
                       before_diagnosis=before, classes=classes,
                       previous=(previous[0] - lo, previous[1]) if previous and previous[0] >= lo else None,
-                      model=model)
+                      names_pml=names_pml, model=model)
     return DrugUse(drug=key, is_class=is_class, role=classify_role(ctx), entity=entity_from_span(span))
 
 

@@ -58,7 +58,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {
         r"markedly|severely|depressed|very|"
         r"lymphopenia|lymphocytopenia|count|counts))*\s*"
         rf"{_CD4_VALUE}"
-        rf"|(?P<num_b>\d+(?:[.,]\d+)?)(?:\s*{_RANGE_DASH}\s*\d+(?:[.,]\d+)?)?\s*(?P<unit_b>x\s*10\s*\^?\s*\(?[69]\)?\s*/\s*L\s+)?"
+        rf"|(?<![\d.,])(?P<num_b>\d+(?:[.,]\d+)?)(?:\s*{_RANGE_DASH}\s*\d+(?:[.,]\d+)?)?\s*(?P<unit_b>x\s*10\s*\^?\s*\(?[69]\)?\s*/\s*L\s+)?"
         r"CD4(?!\d)\+?(?:[\s-]*T)?[\s-]*(?:cells?|lymphocytes?)(?:\s*(?P<unit_c>/\s*(?:µ|u|μ)[lL]|/\s*mm(?:3|³)|"
         r"per\s+(?:µ|u|μ)[lL]|per\s+(?:cubic\s+)?mm))?"
         # "(the CD4 count increased to 400/µL,) from 75/µL at PML diagnosis": a value anchored to the diagnosis

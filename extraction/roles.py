@@ -109,6 +109,7 @@ class RoleContext:
     before_diagnosis: bool  # the sentence precedes the sentence reporting the PML diagnosis
     classes: frozenset[str]
     previous: tuple[int, Role] | None = None  # end offset and role of the drug mentioned just before
+    names_pml: bool = False  # the sentence names PML (a PML sentence's "was started" is a treatment)
     # the pair model's probabilities for (this drug, the PML mention of the sentence), if it names PML
     model: Mapping[str, float] | None = None
 
@@ -145,7 +146,7 @@ def classify_role(ctx: RoleContext) -> Role:
         return "exposure" if history else "other"
     if _POST_EXPOSURE.search(clause_after):
         return "exposure"
-    if _POST_TREATMENT.search(clause_after) and (not ctx.before_diagnosis or ctx.model is not None):
+    if _POST_TREATMENT.search(clause_after) and (not ctx.before_diagnosis or ctx.names_pml):
         return "treatment"
     if ctx.previous is not None and _CONNECTOR.search(before[ctx.previous[0]:]):
         return ctx.previous[1]  # "rituximab and azathioprine": a list shares its role
@@ -161,8 +162,6 @@ def classify_role(ctx: RoleContext) -> Role:
         return "exposure"
     if cue is not None:
         return cue
-    if ctx.classes & TREATMENT_CLASSES:
-        return "treatment"
     if ctx.classes & IRIS_CLASSES and _IRIS.search(s):
         return "other"  # "IRIS developed and was treated with methylprednisolone"
     return "exposure" if ctx.before_diagnosis else "treatment"

@@ -89,7 +89,7 @@ _ALL_SEX = re.compile(
     r"(?P<sex>male|female|men|women|boys|girls)|all\s+(?P<sex2>male|female)\b(?:\s+patients)?)",
     re.IGNORECASE)
 _SEX_COUNT = re.compile(
-    rf"\b{_K}{_PCT}\s+(?P<were>(?:patients\s+)?were\s+)?(?P<sex>males?|females?|men|women|boys|girls)\b", re.IGNORECASE)
+    rf"\b(?P<k>{NUMBER}){_PCT}\s+(?P<were>(?:patients\s+)?were\s+)?(?P<sex>males?|females?|men|women|boys|girls)\b", re.IGNORECASE)
 # "(3 F, 1 M)": the letters of a telegraphic note
 # "two cases of PML in HIV-negative women": the series' own noun says the sex of all
 _SEX_OF_ALL = re.compile(r"\b(?:cases?|patients)\s+of\s+(?:\w+\s+){0,3}?in\s+(?:[\w-]+\s+){0,2}"
@@ -143,9 +143,18 @@ def _count(value: str | None, size: int | None = None) -> int | None:
     return None if n is None else int(n)
 
 
+EVIDENCE_CHARS = 1000  # as extraction.cases: a longer "sentence" is cut to a window around the fact
+
+
 def _evidence(sent: Sentence, start: int, end: int) -> Evidence:
-    text = sent.text.strip()
-    return Evidence(sentence=text, sentence_start=sent.start + len(sent.text) - len(sent.text.lstrip()),
+    """The fact's sentence (a window of it when over EVIDENCE_CHARS) with document offsets."""
+    lo, hi = 0, len(sent.text)
+    if hi > EVIDENCE_CHARS:
+        lo = max(0, start - EVIDENCE_CHARS // 2)
+        hi = min(len(sent.text), lo + EVIDENCE_CHARS)
+    window = sent.text[lo:hi]
+    text = window.strip()
+    return Evidence(sentence=text, sentence_start=sent.start + lo + len(window) - len(window.lstrip()),
                     start=sent.start + start, end=sent.start + end)
 
 
@@ -241,7 +250,8 @@ def _outcomes(sent: Sentence, facts: SeriesFacts, size: int) -> None:
         m = _SURVIVORS.search(sent.text)
         if m:
             stated = m.group("k_s") or m.group("k_n") or m.group("k_eq")
-            k = _count(stated, size) if stated else 1
+            singular = m.group("one") or not m.group(0).lower().endswith("survivors")
+            k = _count(stated, size) if stated else 1 if singular else None  # "the survivors": how many?
             if k is not None and 0 <= k <= size:
                 facts.survived = k
                 facts.evidence["survived"] = _evidence(sent, m.start(), m.end())
@@ -334,7 +344,7 @@ def _sex(sent: Sentence, facts: SeriesFacts, size: int) -> None:
         facts.evidence["sex"] = _evidence(sent, m.start(), m.end())
         return
     m = _SEX_RATIO.search(sent.text)
-    if m:
+    if m and int(m.group("m")) + int(m.group("f")) == size:  # "2:1" of 12 is a ratio, not counts
         facts.sex = {"male": int(m.group("m")), "female": int(m.group("f"))}
         facts.evidence["sex"] = _evidence(sent, m.start(), m.end())
         return

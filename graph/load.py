@@ -193,7 +193,7 @@ def fact_name(name: str) -> str:
 def series_props(p: Patient) -> dict[str, Any]:
     """The Case properties of a case's outcome counts and, for a series, its group facts: a patient
     has deaths/survivors 0 or 1 by its outcome and no series properties (null); a series has what
-    its abstract states, null for what it does not (survivors are never inferred from deaths)."""
+    its abstract states, null for what it does not (survivors never as cohort size minus deaths: only what the words say or imply, "all but one died")."""
     s: SeriesFacts | None = p.series if p.cohort_size > 1 else None
     if p.cohort_size == 1:
         out: dict[str, Any] = {"deaths": 1 if p.outcome == "died" else 0,

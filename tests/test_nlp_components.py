@@ -239,3 +239,22 @@ def test_merge_drops_non_entities_and_completes_salt_forms_of_model_spans() -> N
     assert [(e.text, e.label_, e.kb_id_) for e in doc.ents] == [
         ("lactate", "DRUG", ""), ("bupropion hydrochloride", "DRUG", "bupropion")]
     assert doc.ents[0].start_char == doc.text.index("lactate")  # the serum lactate, not the MRS peak
+
+
+def test_the_shipped_pipeline_asks_the_role_model_about_drug_pml_pairs() -> None:
+    """The pair model is loaded with the pipeline and its probabilities reach the drug mentions of a
+    PML sentence only; where no cue speaks, a confident model decides the role."""
+    from extraction.extractor import Extractor
+    nlp = Extractor().nlp
+    assert nlp.get_pipe("pmlkg_pml_roles").model is not None  # type: ignore[attr-defined]
+    doc = nlp("PML developed in a woman treated with natalizumab. Azathioprine was continued.")
+    probs = {e.text: e._.pml_role for e in doc.ents if e.label_ == "DRUG"}
+    assert set(probs) == {"natalizumab", "Azathioprine"} and probs["Azathioprine"] is None
+    assert max(probs["natalizumab"], key=probs["natalizumab"].get) == "exposure"
+    s = "PML developed in a woman treated with natalizumab."
+    start = s.index("natalizumab")
+    ctx = dict(sentence=s, mention_start=start, mention_end=start + len("natalizumab"), before_diagnosis=False,
+               classes=frozenset(), names_pml=True)
+    assert classify_role(RoleContext(**ctx)) == "treatment"  # the rules alone: "treated with" after PML
+    assert classify_role(RoleContext(**ctx, model={"exposure": 0.97, "treatment": 0.02, "none": 0.01})) == "exposure"
+    assert classify_role(RoleContext(**ctx, model={"exposure": 0.6, "treatment": 0.3, "none": 0.1})) == "treatment"

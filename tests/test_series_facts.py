@@ -62,6 +62,7 @@ def test_drug_count_shapes(text: str, drugs: tuple[str, ...], expected: dict[str
     ("Both patients died.", 2, 2, None),
     ("All three survivors remain disabled.", 7, None, 3),
     ("The sole survivor had a transplant.", 7, None, 1),
+    ("The survivors were younger.", 7, None, None),
     ("Outcome: 5 deaths, 3 survivors.", 8, 5, 3),
     ("Patients who died (n = 4) were older.", 9, 4, None),
     ("The mortality was 62.5% (5/8).", 8, 5, None),
@@ -88,7 +89,9 @@ def test_medians_with_ranges_by_what_they_measure() -> None:
     ("The male:female ratio was 5:2.", 7, {"male": 5, "female": 2}),
     ("Four were female.", 10, {"female": 4, "male": 6}),
     ("Two men were included.", 10, {"male": 2}),  # what is stated: the rest's sex is not said
-    ("The sex ratio was 3:1.", 8, {"male": 3, "female": 1}),
+    ("The sex ratio was 3:1.", 4, {"male": 3, "female": 1}),
+    ("The M:F ratio was 2:1.", 12, {}),  # a ratio of 12 patients, not counts
+    ("There was a male predominance.", 12, {}),
     ("Patients: 5 M, 3 F.", 8, {"male": 5, "female": 3}),
     ("Of them, 75% were male.", 8, {"male": 6, "female": 2}),
 ])
