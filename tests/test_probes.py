@@ -322,8 +322,9 @@ def test_health_answers_while_a_large_ingest_is_parsed(writable: httpx.Client) -
     worker.join()
     assert result["response"].status_code == 200, result["response"].text
     assert result["response"].json()["articles_loaded"] == 1
-    assert max(latencies) < 1.0, latencies  # parsing on the event loop held one for the whole parse
     assert result["seconds"] > 1.0 and len(latencies) >= 5, (result["seconds"], latencies)  # they overlapped
+    # parsing on the event loop held a request for the whole parse; off it, none waits half as long
+    assert max(latencies) < result["seconds"] / 2, (max(latencies), result["seconds"])
 
 
 def test_error_bodies_name_no_server_path(tmp_path: Path, falkordb_server: EmbeddedFalkorDB, store: GraphStore) -> None:
