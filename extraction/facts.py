@@ -161,6 +161,12 @@ def parse_value(label: str, text: str) -> float | str | None:
     return text
 
 
+def months_per(unit: str) -> float:
+    """Months in one ``unit`` as written ("weeks", "mo", "yr", "y"): the one unit table."""
+    u = unit.lower().rstrip("s") or "month"
+    return _MONTHS_PER.get(u) or _MONTHS_PER[{"d": "day", "w": "week", "m": "month", "y": "year"}[u[0]]]
+
+
 def months_in(text: str) -> float | None:
     """The first duration in a sentence, in months ("8 months after" -> 8.0, "2-year" -> 24.0)."""
     for m in TIME.finditer(text):

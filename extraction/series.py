@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from extraction.facts import NUMBER, number
+from extraction.facts import NUMBER, months_per, number
 from extraction.records import Evidence, SeriesFacts, Summary
 
 
@@ -111,7 +111,6 @@ _PUBLISHED = re.compile(
     rf"{_k('k4')}\s+(?:(?:additional|other|further)\s+)?(?:patients|cases)\b",
     re.IGNORECASE)
 _MALE = {"male", "males", "men", "boys"}
-_MONTHS_PER = {"d": 1 / 30.44, "w": 7 / 30.44, "m": 1.0, "y": 12.0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,14 +268,14 @@ def _outcomes(sent: Sentence, facts: SeriesFacts, size: int) -> None:
 def _summary(m: re.Match[str]) -> Summary:
     def val(name: str) -> float | None:
         v = m.group(name)
-        return None if v is None else float(v.replace(",", "."))
+        return number(v)
 
     kind = "mean" if m.group("kind").lower() in ("mean", "average") else "median"
     return Summary(median=val("value"), low=val("lo"), high=val("hi"), kind=kind)  # type: ignore[arg-type]
 
 
 def _in_months(summary: Summary, unit: str | None) -> Summary:
-    per = _MONTHS_PER.get((unit or "m").lower()[0], 1.0)
+    per = months_per(unit or "month")
 
     def conv(v: float | None) -> float | None:
         return None if v is None else round(v * per, 1)
@@ -304,8 +303,7 @@ def _summaries(sent: Sentence, facts: SeriesFacts) -> None:
             facts.evidence["months_to_outcome"] = _evidence(sent, m.start(), m.end())
     for m in _SPAN_ONLY.finditer(sent.text):
         lead = sent.text[max(0, m.start() - 50): m.start("lo")]
-        summary = Summary(median=None, low=float(m.group("lo").replace(",", ".")),
-                          high=float(m.group("hi").replace(",", ".")), kind="median")
+        summary = Summary(median=None, low=number(m.group("lo")), high=number(m.group("hi")), kind="median")
         if _CD4.search(lead) and facts.cd4_per_ul is None:
             facts.cd4_per_ul = summary
             facts.evidence["cd4_per_ul"] = _evidence(sent, m.start(), m.end())
@@ -317,15 +315,9 @@ def _summaries(sent: Sentence, facts: SeriesFacts) -> None:
 def _sex(sent: Sentence, facts: SeriesFacts, size: int) -> None:
     if facts.sex:
         return
-    m = _ALL_SEX.search(sent.text)
-    if m:
-        word = (m.group("sex") or m.group("sex2")).lower()
-        facts.sex = {"male": size, "female": 0} if word in _MALE else {"male": 0, "female": size}
-        facts.evidence["sex"] = _evidence(sent, m.start(), m.end())
-        return
-    m = _SEX_OF_ALL.search(sent.text)
-    if m:
-        word = m.group("sex").lower()
+    m = _ALL_SEX.search(sent.text) or _SEX_OF_ALL.search(sent.text)
+    if m:  # every patient of one sex: "all were male", "two cases of PML in women"
+        word = (m.group("sex") or m.groupdict().get("sex2") or "").lower()
         facts.sex = {"male": size, "female": 0} if word in _MALE else {"male": 0, "female": size}
         facts.evidence["sex"] = _evidence(sent, m.start(), m.end())
         return
