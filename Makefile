@@ -48,6 +48,10 @@ bench: install
 	$(BIN)/python bench/fetch_parse.py
 	$(BIN)/python bench/extract_throughput.py
 	$(BIN)/python bench/ner_eval.py
+	$(BIN)/python bench/real_style_eval.py --split all
+	$(BIN)/python bench/real_style_eval.py --file bench/holdout_texts/holdout.jsonl --split holdout
+	$(BIN)/python bench/phee_patient_facts.py
+	$(BIN)/pmlkg eval roles --phee ../shared/corpora/phee/dev.jsonl
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
