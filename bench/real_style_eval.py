@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from extraction.evaluate import Counts
 from extraction.extractor import Extractor, article_from_text
 from extraction.records import ArticleExtraction, Patient, Summary
 from ingest.records import Article, MeshHeading
@@ -44,31 +45,17 @@ FIELD_ORDER = ("about_pml", "patient count", "outcome", "months_to_outcome", "cd
                "series: sex counts", "series: previously_published")
 
 
-@dataclass
-class PRF:
-    """True positives, false positives and false negatives of one drug category."""
-
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
+class PRF(Counts):
+    """One drug category's tp/fp/fn (``extraction.evaluate.Counts``), filled from gold and predicted sets."""
 
     def add(self, gold: set[str], predicted: set[str]) -> None:
-        self.tp += len(gold & predicted)
-        self.fp += len(predicted - gold)
-        self.fn += len(gold - predicted)
+        self += Counts(tp=len(gold & predicted), fp=len(predicted - gold), fn=len(gold - predicted))
 
-    @property
-    def precision(self) -> float | None:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else None
-
-    @property
-    def recall(self) -> float | None:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else None
-
-    @property
-    def f1(self) -> float | None:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p and r else (0.0 if p is not None and r is not None else None)
+    def rates(self) -> tuple[float | None, float | None, float | None]:
+        """P, R, F1, with None where a denominator is empty (no gold or no prediction: printed as "-")."""
+        p = self.precision if self.tp + self.fp else None
+        r = self.recall if self.tp + self.fn else None
+        return p, r, (self.f1 if p is not None and r is not None else None)
 
 
 @dataclass
@@ -236,7 +223,7 @@ def figures(report: Report) -> dict[str, Any]:
 
     return {
         "texts": dict(report.texts),
-        "drugs": {k: {"precision": r(v.precision), "recall": r(v.recall), "f1": r(v.f1),
+        "drugs": {k: {"precision": r(v.rates()[0]), "recall": r(v.rates()[1]), "f1": r(v.rates()[2]),
                       "gold": v.tp + v.fn, "predicted": v.tp + v.fp} for k, v in report.drugs.items()},
         "fields": {k: {"right": v.right, "total": v.total, "accuracy": r(v.rate)} for k, v in report.fields.items()},
         "series_extra_predicted_drugs": report.extra_series_drugs,
@@ -253,7 +240,8 @@ def print_report(split: str, report: Report, show_misses: bool) -> None:
     print(f"{'drugs, micro over (text, patient, drug)':<44}{'P':>6}{'R':>7}{'F1':>7}{'gold':>6}{'pred':>6}")
     for name, prf in report.drugs.items():
         label = "any role" if name == "any" else name
-        print(f"  {label:<42}{fmt(prf.precision):>6}{fmt(prf.recall):>7}{fmt(prf.f1):>7}"
+        p, r, f1 = prf.rates()
+        print(f"  {label:<42}{fmt(p):>6}{fmt(r):>7}{fmt(f1):>7}"
               f"{prf.tp + prf.fn:>6}{prf.tp + prf.fp:>6}")
     print(f"{'fields (scored where gold states them)':<44}{'right':>7}{'of':>5}{'acc':>7}")
     for name in sorted(report.fields, key=lambda f: FIELD_ORDER.index(f) if f in FIELD_ORDER else len(FIELD_ORDER)):

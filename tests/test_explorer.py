@@ -112,7 +112,8 @@ def test_filters_redraw_the_map(page: Page, site: str) -> None:
     assert web.locator("td.cell[data-row='mefloquine']").count() > 0
     web.fill("input[name=min_patients]", "3")
     web.dispatch_event("input[name=min_patients]", "change")
-    web.wait_for_function("[...document.querySelectorAll('td.cell')].every(td => Number(td.dataset.patients) >= 3)")
+    web.wait_for_function("(cells => cells.length > 0 && cells.every(td => Number(td.dataset.patients) >= 3))"
+                          "([...document.querySelectorAll('td.cell')])")  # the redrawn map, not the emptied table
     assert not page.errors, page.errors
 
 
