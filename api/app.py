@@ -8,11 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from api.deps import StoreProvider, reject_control_characters
-from api.errors import install_error_handlers
-from api.limits import BodyLimit
-from api.models import ErrorResponse
-from api.routers import (associations, cases, entities, explorer, export, graph_view, ingest, neo4j_assets, query,
+from pmlkg.api.deps import StoreProvider, reject_control_characters
+from pmlkg.api.errors import install_error_handlers
+from pmlkg.api.limits import BodyLimit
+from pmlkg.api.models import ErrorResponse
+from pmlkg.api.routers import (associations, cases, entities, explorer, export, graph_view, ingest, neo4j_assets, query,
                          search, status, survival)
 from pmlkg import __version__
 from pmlkg.settings import Settings

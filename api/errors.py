@@ -17,8 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from graph.cypher_guard import QueryRejected
-from graph.errors import (
+from pmlkg.graph.cypher_guard import QueryRejected
+from pmlkg.graph.errors import (
     QueryTimeout,
     StoreBusy,
     StoreError,

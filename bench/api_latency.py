@@ -56,12 +56,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx  # noqa: E402
 
 from bench.synthetic_graph import load, pairs_for_cases, synthetic_pairs  # noqa: E402
-from graph.embedded import EmbeddedFalkorDB  # noqa: E402
-from graph.queries.associations import SORT_KEYS, AssociationQuery, associations, with_evidence  # noqa: E402
-from graph.queries.cases import drug_keys  # noqa: E402
-from graph.queries.catalogue import whole  # noqa: E402
-from graph.queries.status import stats  # noqa: E402
-from graph.store import GraphStore, open_store  # noqa: E402
+from pmlkg.graph.embedded import EmbeddedFalkorDB  # noqa: E402
+from pmlkg.graph.queries.associations import SORT_KEYS, AssociationQuery, associations, with_evidence  # noqa: E402
+from pmlkg.graph.queries.cases import drug_keys  # noqa: E402
+from pmlkg.graph.queries.catalogue import whole  # noqa: E402
+from pmlkg.graph.queries.status import stats  # noqa: E402
+from pmlkg.graph.store import GraphStore, open_store  # noqa: E402
 
 GRAPH_NAME = "bench_api_latency"
 META_FILE = "bench_api_latency.json"

@@ -12,12 +12,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from extraction.extractor import Extractor
-from graph.embedded import EmbeddedFalkorDB
-from graph.load import GraphLoader
-from graph.schema import create_schema
-from graph.store import open_store
-from ingest.files import DEMO_CORPUS, read_file
+from pmlkg.extraction.extractor import Extractor
+from pmlkg.graph.embedded import EmbeddedFalkorDB
+from pmlkg.graph.load import GraphLoader
+from pmlkg.graph.schema import create_schema
+from pmlkg.graph.store import open_store
+from pmlkg.ingest.files import DEMO_CORPUS, read_file
 
 
 def main() -> None:

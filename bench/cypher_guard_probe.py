@@ -109,7 +109,7 @@ class Runner:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.server = None
         if socket is None:
-            from graph.embedded import EmbeddedFalkorDB
+            from pmlkg.graph.embedded import EmbeddedFalkorDB
             self._tmp = tempfile.TemporaryDirectory(prefix="pmlkg-probe-")
             self.server = EmbeddedFalkorDB(Path(self._tmp.name))
             self.server.start()
@@ -190,7 +190,7 @@ def probe_shape(runner: Runner, name: str, make: Callable[[int], str], unit: str
 
 def _largest_accepted(make: Callable[[int], str]) -> int:
     """The largest n whose query the guard accepts (acceptance is monotone in n for these shapes)."""
-    from graph.cypher_guard import QueryRejected, check_user_query
+    from pmlkg.graph.cypher_guard import QueryRejected, check_user_query
 
     def ok(n: int) -> bool:
         try:

@@ -26,10 +26,10 @@ from pathlib import Path  # noqa: E402
 
 import spacy  # noqa: E402
 
-from extraction.extractor import Extractor  # noqa: E402
-from extraction.pubtator import read_pubtator  # noqa: E402
-from ingest.files import DEMO_CORPUS, read_file  # noqa: E402
-from ingest.records import AbstractSection, Article  # noqa: E402
+from pmlkg.extraction.extractor import Extractor  # noqa: E402
+from pmlkg.extraction.pubtator import read_pubtator  # noqa: E402
+from pmlkg.ingest.files import DEMO_CORPUS, read_file  # noqa: E402
+from pmlkg.ingest.records import AbstractSection, Article  # noqa: E402
 
 BC5CDR_DEV = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "bc5cdr" / "CDR_DevelopmentSet.PubTator.txt"
 

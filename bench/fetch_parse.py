@@ -18,10 +18,10 @@ from lxml import etree
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ingest.cache import PubmedCache  # noqa: E402
-from ingest.entrez import EntrezClient, EntrezConfig  # noqa: E402
-from ingest.fetch import fetch_query  # noqa: E402
-from ingest.pubmed import parse_pubmed_xml  # noqa: E402
+from pmlkg.ingest.cache import PubmedCache  # noqa: E402
+from pmlkg.ingest.entrez import EntrezClient, EntrezConfig  # noqa: E402
+from pmlkg.ingest.fetch import fetch_query  # noqa: E402
+from pmlkg.ingest.pubmed import parse_pubmed_xml  # noqa: E402
 from tests.eutils_server import PUBMED_DOCTYPE, EutilsServer, synthetic_records  # noqa: E402
 
 

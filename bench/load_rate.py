@@ -48,11 +48,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.synthetic_graph import synthetic_pairs  # noqa: E402
-from extraction.lexicons import load_lexicons  # noqa: E402
-from graph.embedded import EmbeddedFalkorDB  # noqa: E402
-from graph.load import ENTITY_LABELS, WRITE_STATEMENTS, GraphLoader  # noqa: E402
-from graph.schema import SCHEMA, create_schema  # noqa: E402
-from graph.store import GraphStore, open_store  # noqa: E402
+from pmlkg.extraction.lexicons import load_lexicons  # noqa: E402
+from pmlkg.graph.embedded import EmbeddedFalkorDB  # noqa: E402
+from pmlkg.graph.load import ENTITY_LABELS, WRITE_STATEMENTS, GraphLoader  # noqa: E402
+from pmlkg.graph.schema import SCHEMA, create_schema  # noqa: E402
+from pmlkg.graph.store import GraphStore, open_store  # noqa: E402
 from tests.graph_dump import dump  # noqa: E402
 
 CHUNK = 1000

@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from extraction.evaluate import carved_dev, evaluate_ner, format_table
-from extraction.pubtator import PubtatorDoc, read_pubtator
+from pmlkg.extraction.evaluate import carved_dev, evaluate_ner, format_table
+from pmlkg.extraction.pubtator import PubtatorDoc, read_pubtator
 from pmlkg.eval_cli import LoadedPipeline, load_named_pipeline
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpora"

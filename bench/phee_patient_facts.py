@@ -26,7 +26,7 @@ from types import ModuleType
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from extraction.cases import _HE, _SHE  # noqa: E402  (the pronouns case assembly reads)
+from pmlkg.extraction.cases import _HE, _SHE  # noqa: E402  (the pronouns case assembly reads)
 
 _MALE = {"man", "male", "boy", "he", "his", "him", "gentleman", "son", "brother", "father", "husband", "men", "boys",
          "males"}
@@ -36,7 +36,7 @@ _FEMALE = {"woman", "female", "girl", "she", "her", "lady", "daughter", "sister"
 
 def load_facts(path: Path | None) -> ModuleType:
     if path is None:
-        import extraction.facts as facts
+        import pmlkg.extraction.facts as facts
         return facts
     spec = importlib.util.spec_from_file_location("facts_under_test", path)
     assert spec and spec.loader

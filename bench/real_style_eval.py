@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from extraction.evaluate import Counts
-from extraction.extractor import Extractor, article_from_text
-from extraction.records import ArticleExtraction, Patient, Summary
-from ingest.records import Article, MeshHeading
+from pmlkg.extraction.evaluate import Counts
+from pmlkg.extraction.extractor import Extractor, article_from_text
+from pmlkg.extraction.records import ArticleExtraction, Patient, Summary
+from pmlkg.ingest.records import Article, MeshHeading
 
 DEV_TEXTS = Path(__file__).resolve().parent / "dev_texts" / "cases.jsonl"
 ROLES = ("exposure", "treatment", "other")

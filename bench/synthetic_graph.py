@@ -35,12 +35,12 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from extraction.lexicons import Lexicons, load_lexicons
-from extraction.records import ArticleExtraction, DrugUse, Entity, Evidence, Patient, SeriesFacts, Summary
-from graph.load import GraphLoader, LoadReport
-from graph.schema import create_schema
-from graph.store import GraphStore
-from ingest.records import AbstractSection, Article, MeshHeading
+from pmlkg.extraction.lexicons import Lexicons, load_lexicons
+from pmlkg.extraction.records import ArticleExtraction, DrugUse, Entity, Evidence, Patient, SeriesFacts, Summary
+from pmlkg.graph.load import GraphLoader, LoadReport
+from pmlkg.graph.schema import create_schema
+from pmlkg.graph.store import GraphStore
+from pmlkg.ingest.records import AbstractSection, Article, MeshHeading
 
 FIRST_PMID = 80_000_000
 EXTRACTOR_NAME = "pmlkg-synthetic 0.1.0"

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 
 from spacy.tokens import Doc, Span
 
-from extraction.components import sentence_table
-from extraction.facts import JC_VIRUS, NUMBER, months_in, number, parse_value
-from extraction.lexicons import Lexicons
-from extraction.records import DrugUse, Entity, Evidence, Patient, Role
-from extraction.roles import RoleContext, classify_role, resolve_role
-from extraction.series import DrugMention, Sentence, series_facts
-from ingest.records import Article
+from pmlkg.extraction.components import sentence_table
+from pmlkg.extraction.facts import JC_VIRUS, NUMBER, months_in, number, parse_value
+from pmlkg.extraction.lexicons import Lexicons
+from pmlkg.extraction.records import DrugUse, Entity, Evidence, Patient, Role
+from pmlkg.extraction.roles import RoleContext, classify_role, resolve_role
+from pmlkg.extraction.series import DrugMention, Sentence, series_facts
+from pmlkg.ingest.records import Article
 
 _CASE_CUE = re.compile(
     r"\b(?:we (?:report|describe|present|treated|saw|managed|cared for)|cases? of|here(?:in)?,? we (?:report|describe|present)|case of|"

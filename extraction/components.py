@@ -24,8 +24,8 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span, SpanGroup
 from spacy.util import ensure_path
 
-from extraction.facts import find_facts
-from extraction.lexicons import NonEntity, Term, is_genus, is_species_of
+from pmlkg.extraction.facts import find_facts
+from pmlkg.extraction.lexicons import NonEntity, Term, is_genus, is_species_of
 
 for _attr in ("negated", "hedged"):
     if not Span.has_extension(_attr):

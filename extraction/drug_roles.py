@@ -25,7 +25,7 @@ from pathlib import Path
 
 from spacy.language import Language
 
-from extraction.evaluate import Counts
+from pmlkg.extraction.evaluate import Counts
 
 ROLES: tuple[str, ...] = ("exposure", "treatment", "none")
 SCORED_ROLES: tuple[str, ...] = ("exposure", "treatment")  # the macro-F1 the target is stated in
@@ -83,8 +83,8 @@ class RoleModel:
         """From ``path``, by default ``nlp_models/pmlkg_roles`` (``extraction.pipeline.MODELS_DIR``)."""
         import spacy
 
-        import extraction.tokenizer  # noqa: F401  (registers the tokenizer callback the config names)
-        from extraction.pipeline import MODELS_DIR
+        import pmlkg.extraction.tokenizer  # noqa: F401  (registers the tokenizer callback the config names)
+        from pmlkg.extraction.pipeline import MODELS_DIR
         path = path or MODELS_DIR / ROLES_PIPELINE
         if not (path / "config.cfg").is_file():
             raise FileNotFoundError(f"{path}: no role model there (run nlp_models/recipe/train_roles.py)")

@@ -31,8 +31,8 @@ from typing import Union
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from extraction.lexicons import Lexicons, Term, load_lexicons
-from extraction.pubtator import PubtatorDoc, gold_spans
+from pmlkg.extraction.lexicons import Lexicons, Term, load_lexicons
+from pmlkg.extraction.pubtator import PubtatorDoc, gold_spans
 
 LABELS: tuple[str, ...] = ("DRUG", "DISEASE", "GENE")
 PIPELINE_LABELS: Mapping[str, str] = {

@@ -8,12 +8,12 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from extraction.cases import assemble_patients, entity_from_span
-from extraction.lexicons import Lexicons, load_lexicons
-from extraction.pipeline import MAX_CHARS, load_pipeline
-from extraction.records import ArticleExtraction, Entity, Patient, SeriesFacts, Summary
-from extraction.text_checks import CheckedText, check_text
-from ingest.records import AbstractSection, Article
+from pmlkg.extraction.cases import assemble_patients, entity_from_span
+from pmlkg.extraction.lexicons import Lexicons, load_lexicons
+from pmlkg.extraction.pipeline import MAX_CHARS, load_pipeline
+from pmlkg.extraction.records import ArticleExtraction, Entity, Patient, SeriesFacts, Summary
+from pmlkg.extraction.text_checks import CheckedText, check_text
+from pmlkg.ingest.records import AbstractSection, Article
 
 # Articles go through spaCy in batches of at most ``batch_size`` articles and about this many
 # characters: a batch's documents are in memory together, and a document takes roughly 2 KB per

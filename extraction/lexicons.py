@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-LEXICON_DIR: Path = Path(os.environ.get("PMLKG_LEXICON_DIR", REPO_ROOT / "nlp_models" / "lexicons"))
+from pmlkg.nlp_models import lexicon_dir
+
+LEXICON_DIR: Path = lexicon_dir()
 FILES = ("genes.tsv", "defects.tsv", "drugs.tsv", "drug_classes.tsv", "hgnc_genes.tsv", "non_entities.tsv")
 MIN_TERM_CHARS = 3  # 1-2 character strings (C3, γc) are too ambiguous to match in free text
 

@@ -7,22 +7,21 @@ NER can replace the lexicon component without touching the code around it.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import spacy
 from spacy.language import Language
 
-import extraction.abbreviations  # noqa: F401  (registers the pipeline's factories)
-import extraction.components  # noqa: F401
-import extraction.ner_features  # noqa: F401
-import extraction.pml_roles  # noqa: F401
-from extraction.drug_roles import ROLES_PIPELINE, RoleModel
-from extraction.lexicons import Lexicons
-from extraction.tokenizer import customize_tokenizer
+import pmlkg.extraction.abbreviations  # noqa: F401  (registers the pipeline's factories)
+import pmlkg.extraction.components  # noqa: F401
+import pmlkg.extraction.ner_features  # noqa: F401
+import pmlkg.extraction.pml_roles  # noqa: F401
+from pmlkg.extraction.drug_roles import ROLES_PIPELINE, RoleModel
+from pmlkg.extraction.lexicons import Lexicons
+from pmlkg.extraction.tokenizer import customize_tokenizer
+from pmlkg.nlp_models import models_dir
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-MODELS_DIR = Path(os.environ.get("PMLKG_MODELS_DIR", REPO_ROOT / "nlp_models"))
+MODELS_DIR = models_dir()
 RULES_PIPELINE = "pmlkg_rules"
 RULES_VERSION = "0.1.0"
 EXTRACT_PIPELINE = "pmlkg_extract"  # rules + trained NER; the extractor's default when present

@@ -21,8 +21,8 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import ensure_path
 
-from extraction.components import sentence_table
-from extraction.drug_roles import RoleModel, RolePair
+from pmlkg.extraction.components import sentence_table
+from pmlkg.extraction.drug_roles import RoleModel, RolePair
 
 if not Span.has_extension("pml_role"):
     Span.set_extension("pml_role", default=None)
@@ -86,6 +86,6 @@ class PmlRoles:
     def from_disk(self, path: str | Path, *, exclude: tuple[str, ...] = ()) -> PmlRoles:
         path = ensure_path(path)
         if (path / "model" / "config.cfg").is_file():
-            import extraction.tokenizer  # noqa: F401  (the callback the model's config names)
+            import pmlkg.extraction.tokenizer  # noqa: F401  (the callback the model's config names)
             self.model = RoleModel(spacy.load(path / "model"), batch_size=self.batch_size)
         return self

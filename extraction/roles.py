@@ -34,7 +34,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from extraction.records import Role
+from pmlkg.extraction.records import Role
 
 _PML = r"(?:(?:the |his |her |this |their )?(?:PML|JCV?\b|JC virus|progressive multifocal|leukoencephalopathy))"
 _DURATION = r"(?:(?:\w+[\s-]){0,3}(?:days?|weeks?|months?|years?|doses?|cycles?|courses?|infusions?)\b)"

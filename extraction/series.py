@@ -14,8 +14,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from extraction.facts import NUMBER, months_per, number
-from extraction.records import Evidence, SeriesFacts, Summary
+from pmlkg.extraction.facts import NUMBER, months_per, number
+from pmlkg.extraction.records import Evidence, SeriesFacts, Summary
 
 
 def _k(name: str = "k") -> str:

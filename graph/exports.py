@@ -22,9 +22,9 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from graph.queries import export
-from graph.schema import SCHEMA
-from graph.store import GraphStore
+from pmlkg.graph.queries import export
+from pmlkg.graph.schema import SCHEMA
+from pmlkg.graph.store import GraphStore
 
 ARRAY_DELIMITER = ";"
 _RESERVED = frozenset({"id", "category", "name", "subject", "object", "predicate"})  # KGX's own fields

@@ -26,8 +26,8 @@ from falkordb import Path as FPath
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from graph.embedded import EmbeddedFalkorDB
-from graph.errors import (
+from pmlkg.graph.embedded import EmbeddedFalkorDB
+from pmlkg.graph.errors import (
     QueryError,
     QueryTimeout,
     StoreBusy,
@@ -35,7 +35,7 @@ from graph.errors import (
     StoreUnavailable,
     WriteRefused,
 )
-from graph.store import ClosingStore, env, identifier, iso_params, split_host_port
+from pmlkg.graph.store import ClosingStore, env, identifier, iso_params, split_host_port
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import math
 from dataclasses import asdict
 from typing import Any
 
-from graph.queries.survival import SurvivalData
+from pmlkg.graph.queries.survival import SurvivalData
 
 AT_RISK_STEP_MONTHS = 6
 

@@ -23,11 +23,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from extraction.lexicons import Lexicons
-from extraction.records import ArticleExtraction, Entity, Evidence, Patient, SeriesFacts, Summary
-from graph.schema import OUTCOMES, SCHEMA, SERIES_SUMMARIES
-from graph.store import GraphStore
-from ingest.records import Article
+from pmlkg.extraction.lexicons import Lexicons
+from pmlkg.extraction.records import ArticleExtraction, Entity, Evidence, Patient, SeriesFacts, Summary
+from pmlkg.graph.schema import OUTCOMES, SCHEMA, SERIES_SUMMARIES
+from pmlkg.graph.store import GraphStore
+from pmlkg.ingest.records import Article
 
 BATCH_SIZE = 500
 MAX_SYNONYMS = 40  # per drug: enough for search, bounded for drugs with hundreds of brand names

@@ -32,8 +32,8 @@ from neo4j.exceptions import (
 )
 from neo4j.graph import Node, Path, Relationship
 
-from graph.errors import QueryError, QueryTimeout, StoreError, StoreUnavailable, WriteRefused
-from graph.store import ClosingStore, env, identifier, iso_params
+from pmlkg.graph.errors import QueryError, QueryTimeout, StoreError, StoreUnavailable, WriteRefused
+from pmlkg.graph.store import ClosingStore, env, identifier, iso_params
 
 CONNECT_TIMEOUT_S = 5.0
 RETRY_TIME_S = 15.0

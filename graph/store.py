@@ -102,14 +102,14 @@ def open_store(uri: str, data_dir: Path, *, graph_name: str = "pmlkg", start: bo
     """
     uri = uri.strip()
     if uri in EMBEDDED_URIS:
-        from graph.falkordb_store import open_embedded
+        from pmlkg.graph.falkordb_store import open_embedded
         return open_embedded(uri, Path(data_dir), graph_name=graph_name, start=start)
     scheme = uri.split("://", 1)[0].lower() if "://" in uri else ""
     if scheme == "falkordb":
-        from graph.falkordb_store import open_tcp
+        from pmlkg.graph.falkordb_store import open_tcp
         return open_tcp(uri, graph_name=graph_name)
     if scheme in NEO4J_SCHEMES:
-        from graph.neo4j_store import open_neo4j
+        from pmlkg.graph.neo4j_store import open_neo4j
         return open_neo4j(uri)
     raise ValueError(f"unsupported graph store URI {uri!r}: use one of {SUPPORTED}")
 

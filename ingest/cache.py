@@ -21,8 +21,8 @@ from typing import Any
 
 import Bio
 
-from ingest.pubmed import PubmedBatch, parse_pubmed_xml
-from ingest.records import Article
+from pmlkg.ingest.pubmed import PubmedBatch, parse_pubmed_xml
+from pmlkg.ingest.records import Article
 
 MANIFEST = "manifest.json"
 

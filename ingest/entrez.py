@@ -27,8 +27,8 @@ from typing import Any
 
 from Bio import Entrez
 
-from ingest.pubmed import PubmedBatch, PubmedParseError, parse_pubmed_xml
-from ingest.ratelimit import RateLimiter, limiter_for
+from pmlkg.ingest.pubmed import PubmedBatch, PubmedParseError, parse_pubmed_xml
+from pmlkg.ingest.ratelimit import RateLimiter, limiter_for
 
 log = logging.getLogger(__name__)
 

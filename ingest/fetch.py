@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from ingest.cache import PubmedCache
-from ingest.entrez import ESEARCH_MAX, FETCH_BATCH, EntrezClient, EntrezError, SearchResult
-from ingest.pubmed import PubmedBatch
+from pmlkg.ingest.cache import PubmedCache
+from pmlkg.ingest.entrez import ESEARCH_MAX, FETCH_BATCH, EntrezClient, EntrezError, SearchResult
+from pmlkg.ingest.pubmed import PubmedBatch
 
 log = logging.getLogger(__name__)
 EARLIEST = date(1800, 1, 1)

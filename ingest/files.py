@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.pubmed import PubmedBatch, PubmedParseError, parse_pubmed_xml
+from pmlkg.ingest.pubmed import PubmedBatch, PubmedParseError, parse_pubmed_xml
 
 DEMO_CORPUS = Path(__file__).resolve().parent / "demo" / "pml_pid_demo.xml"
 XML_SUFFIXES = (".xml", ".xml.gz")

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from Bio.Entrez.Parser import DataHandler
 
-from ingest.records import (
+from pmlkg.ingest.records import (
     AbstractSection,
     Article,
     Author,

@@ -16,16 +16,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from extraction.extractor import Extractor
-from extraction.text_checks import refused
-from graph.errors import StoreBusy
-from graph.load import GraphLoader
-from graph.schema import create_schema
-from graph.store import GraphStore
-from ingest.cache import all_caches, cache_root
-from ingest.files import read_files
-from ingest.pubmed import DuplicatePmid, PubmedBatch
-from ingest.records import Article
+from pmlkg.extraction.extractor import Extractor
+from pmlkg.extraction.text_checks import refused
+from pmlkg.graph.errors import StoreBusy
+from pmlkg.graph.load import GraphLoader
+from pmlkg.graph.schema import create_schema
+from pmlkg.graph.store import GraphStore
+from pmlkg.ingest.cache import all_caches, cache_root
+from pmlkg.ingest.files import read_files
+from pmlkg.ingest.pubmed import DuplicatePmid, PubmedBatch
+from pmlkg.ingest.records import Article
 
 Progress = Callable[[str, int, int], None]  # phase, done, total
 

@@ -14,8 +14,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from graph.errors import StoreError
-from ingest.files import DEMO_CORPUS
+from pmlkg.graph.errors import StoreError
+from pmlkg.ingest.files import DEMO_CORPUS
 from pmlkg.eval_cli import eval_app
 from pmlkg.settings import Settings
 
@@ -42,7 +42,7 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 def _open(settings: Settings, start: bool = True):  # noqa: ANN202 - GraphStore
-    from graph.store import open_store
+    from pmlkg.graph.store import open_store
     try:
         return open_store(settings.graph_uri, settings.data_dir, graph_name=settings.graph_name, start=start)
     except StoreError as exc:
@@ -123,10 +123,10 @@ def fetch(
     """
     from datetime import date as _date
 
-    from ingest.entrez import EntrezClient, EntrezConfig, EntrezError
-    from ingest.cache import PubmedCache
-    from ingest.fetch import fetch_query
-    from ingest.query import DEFAULT_QUERY
+    from pmlkg.ingest.entrez import EntrezClient, EntrezConfig, EntrezError
+    from pmlkg.ingest.cache import PubmedCache
+    from pmlkg.ingest.fetch import fetch_query
+    from pmlkg.ingest.query import DEFAULT_QUERY
     settings = _settings(data_dir, None)
     try:
         since_date = _date.fromisoformat(since) if since else None
@@ -168,10 +168,10 @@ def extract(
     code 2. A PubMed record whose text is refused comes out with no entities and a warning. Every
     warning (not English, truncated, refused) is in the JSON and on stderr.
     """
-    from extraction.extractor import Extractor, article_from_text, extraction_json
-    from extraction.pipeline import MAX_CHARS
-    from extraction.text_checks import REFUSED, decode_text, refusal, truncate
-    from ingest.files import read_file
+    from pmlkg.extraction.extractor import Extractor, article_from_text, extraction_json
+    from pmlkg.extraction.pipeline import MAX_CHARS
+    from pmlkg.extraction.text_checks import REFUSED, decode_text, refusal, truncate
+    from pmlkg.ingest.files import read_file
     if (text is None) == (pubmed_xml is None):
         _fail("give exactly one of --text FILE|- and --pubmed-xml FILE", code=2)
     notes: list[str] = []
@@ -208,7 +208,7 @@ def extract(
 def stats(as_json: Annotated[bool, typer.Option("--json")] = False, data_dir: DataDir = None,
           graph: GraphUri = None) -> None:
     """Counts of nodes per label and edges per type."""
-    from graph.queries.status import stats as graph_stats
+    from pmlkg.graph.queries.status import stats as graph_stats
     settings = _settings(data_dir, graph)
     store = _open(settings, start=False)
     try:
@@ -248,7 +248,7 @@ def serve(
     """Serve the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
 
-    from api.app import create_app
+    from pmlkg.api.app import create_app
     settings = _settings(data_dir, graph, host=host, port=port)
     if not _port_free(settings.host, settings.port):
         _fail(f"port {settings.port} on {settings.host} is busy: is another `pmlkg serve` running? "
@@ -260,7 +260,7 @@ def serve(
 
 
 def _embedded(data_dir: Path | None):  # noqa: ANN202 - EmbeddedFalkorDB
-    from graph.embedded import EmbeddedFalkorDB
+    from pmlkg.graph.embedded import EmbeddedFalkorDB
     return EmbeddedFalkorDB(_settings(data_dir, None).data_dir)
 
 

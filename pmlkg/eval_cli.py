@@ -42,16 +42,16 @@ def load_named_pipeline(spec: str) -> LoadedPipeline:
 
     Raises FileNotFoundError with the places looked at when nothing is there.
     """
-    import extraction.tokenizer  # noqa: F401  (registers the tokenizer callback trained configs name)
-    from extraction.lexicons import load_lexicons
+    import pmlkg.extraction.tokenizer  # noqa: F401  (registers the tokenizer callback trained configs name)
+    from pmlkg.extraction.lexicons import load_lexicons
     if spec == EXTRACT:
-        from extraction.extractor import Extractor
+        from pmlkg.extraction.extractor import Extractor
         extractor = Extractor()
         return LoadedPipeline(spec, extractor.nlp, extractor.lexicons)
     import spacy
 
-    import extraction.components  # noqa: F401  (factories of the rules pipeline)
-    from extraction.pipeline import pipeline_path
+    import pmlkg.extraction.components  # noqa: F401  (factories of the rules pipeline)
+    from pmlkg.extraction.pipeline import pipeline_path
     path = Path(spec)
     if not (path / "config.cfg").is_file():
         path = pipeline_path(spec)
@@ -62,8 +62,8 @@ def load_named_pipeline(spec: str) -> LoadedPipeline:
 
 def read_gold(path: Path, carve_dev: bool) -> list:
     """All documents of a PubTator file (or its carved dev 10%); OSError/ValueError if unusable."""
-    from extraction.evaluate import carved_dev
-    from extraction.pubtator import read_pubtator
+    from pmlkg.extraction.evaluate import carved_dev
+    from pmlkg.extraction.pubtator import read_pubtator
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
     try:
@@ -87,7 +87,7 @@ def ner(
     batch_size: Annotated[int, typer.Option(help="nlp.pipe batch size")] = 32,
 ) -> None:
     """Strict-span P/R/F1 per label + micro, and document-level id F1 where our lexicons cover the ids."""
-    from extraction.evaluate import evaluate_ner, format_table
+    from pmlkg.extraction.evaluate import evaluate_ner, format_table
     try:
         docs = read_gold(pubtator, carve_dev)
     except (OSError, ValueError) as exc:
@@ -122,7 +122,7 @@ def roles(
     Pairs and gold roles as extraction.drug_roles.phee_pairs defines them; macro-F1 = mean F1 of
     exposure and treatment, the 3-class macro also printed.
     """
-    from extraction.drug_roles import RoleModel, evaluate_roles, format_role_table, phee_pairs
+    from pmlkg.extraction.drug_roles import RoleModel, evaluate_roles, format_role_table, phee_pairs
     if not phee.is_file():
         _fail(f"cannot read --phee: {phee}: no such file")
     try:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from graph.embedded import EmbeddedFalkorDB
-from graph.store import GraphStore, open_store
+from pmlkg.graph.embedded import EmbeddedFalkorDB
+from pmlkg.graph.store import GraphStore, open_store
 
 NEO4J_URI = os.environ.get("PMLKG_TEST_NEO4J_URI")
 NEO4J_SKIP = pytest.mark.skipif(
@@ -92,8 +92,8 @@ def demo_graph(falkordb_server: EmbeddedFalkorDB, tmp_path_factory: pytest.TempP
 
     Tests that use it must not write to it (those that write build their own graph).
     """
-    from extraction.extractor import Extractor
-    from ingest.files import DEMO_CORPUS
+    from pmlkg.extraction.extractor import Extractor
+    from pmlkg.ingest.files import DEMO_CORPUS
     from pmlkg.build import build_graph
 
     name = f"demo-{uuid.uuid4().hex[:8]}"

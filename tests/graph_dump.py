@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from graph.schema import SCHEMA
-from graph.store import GraphStore
+from pmlkg.graph.schema import SCHEMA
+from pmlkg.graph.store import GraphStore
 
 
 def _key(node: dict[str, Any]) -> str:

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import uvicorn
 
-from api.app import create_app
+from pmlkg.api.app import create_app
 from pmlkg.settings import Settings
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from graph.embedded import EmbeddedFalkorDB
-from graph.store import GraphStore, open_store
-from ingest.files import DEMO_CORPUS
+from pmlkg.graph.embedded import EmbeddedFalkorDB
+from pmlkg.graph.store import GraphStore, open_store
+from pmlkg.ingest.files import DEMO_CORPUS
 from pmlkg.settings import Settings
 from tests.eutils_server import PUBMED_DOCTYPE, make_record
 from tests.live_server import serve

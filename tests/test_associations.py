@@ -13,8 +13,8 @@ from __future__ import annotations
 import pytest
 from scipy import stats
 
-from graph.queries.associations import AssociationQuery, associations, with_evidence
-from graph.store import GraphStore
+from pmlkg.graph.queries.associations import AssociationQuery, associations, with_evidence
+from pmlkg.graph.store import GraphStore
 
 CASES = [  # (id, cohort_size, n_diseases, outcome, months, diseases, [(drug, role, negated, n_patients)])
     *[(f"1:{i}", 1, 1, o, m, ["iuis:x"], [("d", "exposure", False, 1), ("e", "exposure", False, 1)])

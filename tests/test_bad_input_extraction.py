@@ -19,9 +19,9 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from extraction.extractor import Extractor, article_from_text
-from extraction.pipeline import MAX_CHARS
-from extraction.text_checks import (
+from pmlkg.extraction.extractor import Extractor, article_from_text
+from pmlkg.extraction.pipeline import MAX_CHARS
+from pmlkg.extraction.text_checks import (
     REFUSED,
     decode_text,
     detect_language,
@@ -29,8 +29,8 @@ from extraction.text_checks import (
     refused,
     truncate,
 )
-from graph.store import GraphStore
-from ingest.records import AbstractSection, Article
+from pmlkg.graph.store import GraphStore
+from pmlkg.ingest.records import AbstractSection, Article
 from pmlkg.build import build_graph
 
 PMLKG = [sys.executable, "-m", "pmlkg"]

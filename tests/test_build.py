@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from extraction.extractor import Extractor
-from graph.queries import entities, status
-from graph.queries.associations import AssociationQuery, associations
-from graph.store import GraphStore
-from ingest.files import DEMO_CORPUS
+from pmlkg.extraction.extractor import Extractor
+from pmlkg.graph.queries import entities, status
+from pmlkg.graph.queries.associations import AssociationQuery, associations
+from pmlkg.graph.store import GraphStore
+from pmlkg.ingest.files import DEMO_CORPUS
 from pmlkg.build import build_graph
 from tests.eutils_server import PUBMED_DOCTYPE, make_record
 from tests.graph_dump import dump

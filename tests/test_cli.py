@@ -125,7 +125,7 @@ def test_serve_and_busy_port(data_dir: Path) -> None:
 
 
 def test_extract_text_and_pubmed_xml(tmp_path: Path) -> None:
-    from ingest.files import DEMO_CORPUS, read_file
+    from pmlkg.ingest.files import DEMO_CORPUS, read_file
     batch = read_file(DEMO_CORPUS).batch
     assert batch is not None
     case = next(a for a in batch.articles if a.pmid == "90000004")

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from graph.cypher_guard import DEFAULT_LIMITS, KINDS, GuardLimits, QueryRejected, check_user_query
-from graph.errors import QueryError, StoreError, WriteRefused
-from graph.store import GraphStore
+from pmlkg.graph.cypher_guard import DEFAULT_LIMITS, KINDS, GuardLimits, QueryRejected, check_user_query
+from pmlkg.graph.errors import QueryError, StoreError, WriteRefused
+from pmlkg.graph.store import GraphStore
 
 FETCH = DEFAULT_LIMITS.max_rows + 1
 

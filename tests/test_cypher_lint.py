@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from graph.schema import SCHEMA
+from pmlkg.graph.schema import SCHEMA
 from tests.neo4j_guide import load_build_guide
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,11 +56,11 @@ def graph_model() -> dict[str, list[str]]:
 
 
 def catalogue_queries() -> dict[str, str]:
-    return {name: q.cypher for name, q in importlib.import_module("graph.queries").CATALOGUE.items()}
+    return {name: q.cypher for name, q in importlib.import_module("pmlkg.graph.queries").CATALOGUE.items()}
 
 
 def write_statements() -> dict[str, str]:
-    return dict(importlib.import_module("graph.load").WRITE_STATEMENTS)
+    return dict(importlib.import_module("pmlkg.graph.load").WRITE_STATEMENTS)
 
 
 def console_examples() -> dict[str, str]:

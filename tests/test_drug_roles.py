@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from extraction.drug_roles import ROLES, RoleModel, RolePair, encode_pair, phee_pairs, read_phee, score_roles
-from extraction.pipeline import MODELS_DIR
+from pmlkg.extraction.drug_roles import ROLES, RoleModel, RolePair, encode_pair, phee_pairs, read_phee, score_roles
+from pmlkg.extraction.pipeline import MODELS_DIR
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).resolve().parents[2] / "shared"

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from graph.embedded import MAX_SOCKET_PATH, EmbeddedFalkorDB, default_socket
-from graph.errors import StoreBusy, StoreUnavailable
-from graph.store import open_store
+from pmlkg.graph.embedded import MAX_SOCKET_PATH, EmbeddedFalkorDB, default_socket
+from pmlkg.graph.errors import StoreBusy, StoreUnavailable
+from pmlkg.graph.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,10 +16,10 @@ import pytest
 import spacy
 from spacy.language import Language
 
-from extraction.evaluate import (Counts, carve_bucket, carved_dev, carved_train, evaluate_ner,
+from pmlkg.extraction.evaluate import (Counts, carve_bucket, carved_dev, carved_train, evaluate_ner,
                                  normalise_gold_ids)
-from extraction.lexicons import Defect, Drug, Gene, Lexicons
-from extraction.pubtator import read_pubtator
+from pmlkg.extraction.lexicons import Defect, Drug, Gene, Lexicons
+from pmlkg.extraction.pubtator import read_pubtator
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).resolve().parents[2] / "shared"

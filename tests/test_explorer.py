@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from graph.embedded import EmbeddedFalkorDB
+from pmlkg.graph.embedded import EmbeddedFalkorDB
 from pmlkg.settings import Settings
 from tests.live_server import serve
 

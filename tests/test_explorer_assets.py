@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from pmlkg.api.app import create_app
 from pmlkg.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from extraction.extractor import Extractor
-from extraction.records import ArticleExtraction, Patient
-from ingest.files import DEMO_CORPUS, read_file
-from ingest.records import AbstractSection, Article
+from pmlkg.extraction.extractor import Extractor
+from pmlkg.extraction.records import ArticleExtraction, Patient
+from pmlkg.ingest.files import DEMO_CORPUS, read_file
+from pmlkg.ingest.records import AbstractSection, Article
 
 EXPECTATIONS = {r["pmid"]: r for r in json.loads((Path(__file__).parent / "data" / "demo_expectations.json").read_text())}
 FIELDS = ("defect", "gene", "exposures", "treatments", "outcome", "sex", "age_years", "cd4_per_ul")

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from ingest.cache import PubmedCache
-from ingest.entrez import EntrezClient, EntrezConfig, EntrezError
-from ingest.fetch import fetch_query
-from ingest.ratelimit import RateLimiter
+from pmlkg.ingest.cache import PubmedCache
+from pmlkg.ingest.entrez import EntrezClient, EntrezConfig, EntrezError
+from pmlkg.ingest.fetch import fetch_query
+from pmlkg.ingest.ratelimit import RateLimiter
 from tests.eutils_server import EutilsServer, make_record, records_from_demo, synthetic_records
 
 QUERY = "progressive multifocal leukoencephalopathy"

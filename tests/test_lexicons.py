@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from extraction.lexicons import LEXICON_DIR, Lexicons, Term, load_lexicons
+from pmlkg.extraction.lexicons import LEXICON_DIR, Lexicons, Term, load_lexicons
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).resolve().parents[2] / "shared"

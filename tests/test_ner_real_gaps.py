@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from spacy.language import Language
 
-from extraction.pipeline import EXTRACT_PIPELINE, load_pipeline, pipeline_path
+from pmlkg.extraction.pipeline import EXTRACT_PIPELINE, load_pipeline, pipeline_path
 
 Ents = list[tuple[str, str, str]]
 IVIG, SCIG, ART = "immunoglobulins, intravenous", "immunoglobulins, subcutaneous", "antiretroviral"

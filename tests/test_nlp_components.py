@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from spacy.language import Language
 
-from extraction.abbreviations import find_abbreviations
-from extraction.facts import months_in, parse_value
-from extraction.pipeline import load_pipeline
-from extraction.roles import RoleContext, classify_role
+from pmlkg.extraction.abbreviations import find_abbreviations
+from pmlkg.extraction.facts import months_in, parse_value
+from pmlkg.extraction.pipeline import load_pipeline
+from pmlkg.extraction.roles import RoleContext, classify_role
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +104,7 @@ def test_time_to_outcome(text: str, months: float) -> None:
 # ---------------------------------------------------------------- dictionary features and merging
 
 def _features(terms: list[tuple[str, str, bool]]):
-    from extraction.ner_features import DictFeatures
+    from pmlkg.extraction.ner_features import DictFeatures
     component = DictFeatures()
     for text, label, cs in terms:
         component.add(text, label, cs)
@@ -125,7 +125,7 @@ def test_dictionary_features_tag_longest_matches_per_label(nlp: Language) -> Non
 
 
 def test_dictionary_features_survive_a_save_and_load(tmp_path, nlp: Language) -> None:
-    from extraction.ner_features import DictFeatures
+    from pmlkg.extraction.ner_features import DictFeatures
     features = _features([("rituximab", "DRUG", False), ("BTK", "GENE", True)])
     features.to_disk(tmp_path)
     loaded = DictFeatures().from_disk(tmp_path)
@@ -139,8 +139,8 @@ def test_merge_takes_sources_in_priority_order_and_normalises(nlp: Language) -> 
     """Two rule-based stand-ins for the trained models claim overlapping spans; priority decides."""
     import spacy
 
-    from extraction.lexicons import load_lexicons
-    from extraction.tokenizer import customize_tokenizer
+    from pmlkg.extraction.lexicons import load_lexicons
+    from pmlkg.extraction.tokenizer import customize_tokenizer
 
     def pipeline(priority: list) -> Language:
         p = customize_tokenizer(spacy.blank("en"))
@@ -208,7 +208,7 @@ def test_ambiguous_drug_abbreviations_match_where_safe(nlp: Language) -> None:
 
 
 def test_therapy_terms_and_non_entities_survive_a_save_and_load(tmp_path, nlp: Language) -> None:
-    from extraction.components import LexiconNER
+    from pmlkg.extraction.components import LexiconNER
     lexicon = nlp.get_pipe("pmlkg_lexicon_ner")
     lexicon.to_disk(tmp_path)
     loaded = LexiconNER().from_disk(tmp_path)
@@ -223,8 +223,8 @@ def test_merge_drops_non_entities_and_completes_salt_forms_of_model_spans() -> N
     without its salt word: the merger keeps none of the first three and completes the fourth."""
     import spacy
 
-    from extraction.lexicons import load_lexicons
-    from extraction.tokenizer import customize_tokenizer
+    from pmlkg.extraction.lexicons import load_lexicons
+    from pmlkg.extraction.tokenizer import customize_tokenizer
 
     p = customize_tokenizer(spacy.blank("en"))
     p.add_pipe("sentencizer")
@@ -244,7 +244,7 @@ def test_merge_drops_non_entities_and_completes_salt_forms_of_model_spans() -> N
 def test_the_shipped_pipeline_asks_the_role_model_about_drug_pml_pairs() -> None:
     """The pair model is loaded with the pipeline and its probabilities reach the drug mentions of a
     PML sentence only; where no cue speaks, a confident model decides the role."""
-    from extraction.extractor import Extractor
+    from pmlkg.extraction.extractor import Extractor
     nlp = Extractor().nlp
     assert nlp.get_pipe("pmlkg_pml_roles").model is not None  # type: ignore[attr-defined]
     doc = nlp("PML developed in a woman treated with natalizumab. Azathioprine was continued.")

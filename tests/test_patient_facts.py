@@ -10,8 +10,8 @@ import dataclasses
 
 import pytest
 
-from extraction.extractor import Extractor, article_from_text
-from extraction.records import ArticleExtraction, Patient
+from pmlkg.extraction.extractor import Extractor, article_from_text
+from pmlkg.extraction.records import ArticleExtraction, Patient
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def extract(extractor: Extractor, text: str, *, pubtypes: tuple[str, ...] = ("Ca
             mesh: tuple[str, ...] = ()) -> ArticleExtraction:
     article = dataclasses.replace(article_from_text(text), publication_types=pubtypes)
     if mesh:
-        from ingest.records import MeshHeading
+        from pmlkg.ingest.records import MeshHeading
         article = dataclasses.replace(article, mesh=tuple(MeshHeading(m) for m in mesh))
     return extractor.extract(article)
 

@@ -21,8 +21,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from graph.embedded import EmbeddedFalkorDB
-from graph.store import GraphStore
+from pmlkg.graph.embedded import EmbeddedFalkorDB
+from pmlkg.graph.store import GraphStore
 from pmlkg.build import build_lock
 from pmlkg.settings import Settings
 from tests.eutils_server import PUBMED_DOCTYPE, make_record
@@ -256,7 +256,7 @@ def test_no_dtd_or_entity_is_ever_fetched(tmp_path: Path) -> None:
 def test_a_file_entity_is_never_opened(tmp_path: Path) -> None:
     """The entity names a FIFO: opening it for reading blocks until a writer comes, so a watcher
     that can open it for writing (non-blocking) proves that the parser opened it."""
-    from ingest.files import read_file
+    from pmlkg.ingest.files import read_file
 
     fifo = tmp_path / "secret"
     os.mkfifo(fifo)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from Bio.Entrez.Parser import DataHandler
 
-from ingest.files import DEMO_CORPUS, read_file, read_files
-from ingest.pubmed import PubmedParseError, parse_pubmed_xml
-from ingest.records import BadPmid, valid_pmid
+from pmlkg.ingest.files import DEMO_CORPUS, read_file, read_files
+from pmlkg.ingest.pubmed import PubmedParseError, parse_pubmed_xml
+from pmlkg.ingest.records import BadPmid, valid_pmid
 from tests.eutils_server import PUBMED_DOCTYPE, make_record
 
 SAMPLE = Path(__file__).parent / "data" / "pubmed_sample.xml"
@@ -208,6 +208,6 @@ def test_the_dtd_comes_from_the_bundle_whatever_the_system_id(tmp_path: Path, mo
     monkeypatch.setenv("PMLKG_DTD_DIR", str(tmp_path))
     newer = _doc(record, doctype=f'<!DOCTYPE PubmedArticleSet PUBLIC {public} "pubmed_990101.dtd">')
     caplog.clear()
-    with caplog.at_level("WARNING", logger="ingest.pubmed"):
+    with caplog.at_level("WARNING", logger="pmlkg.ingest.pubmed"):
         assert [a.pmid for a in parse_pubmed_xml(io.BytesIO(newer)).articles] == ["95000001"]
     assert "not bundled" not in caplog.text

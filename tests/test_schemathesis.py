@@ -37,9 +37,9 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
-from graph.embedded import EmbeddedFalkorDB
-from graph.schema import SCHEMA
-from graph.store import open_store
+from pmlkg.graph.embedded import EmbeddedFalkorDB
+from pmlkg.graph.schema import SCHEMA
+from pmlkg.graph.store import open_store
 from pmlkg.settings import Settings
 from tests.live_server import serve
 

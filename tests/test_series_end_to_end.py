@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from extraction.extractor import Extractor, article_from_text
-from graph.load import GraphLoader
-from graph.queries.associations import AssociationQuery, associations
-from graph.schema import create_schema
-from graph.store import GraphStore
+from pmlkg.extraction.extractor import Extractor, article_from_text
+from pmlkg.graph.load import GraphLoader
+from pmlkg.graph.queries.associations import AssociationQuery, associations
+from pmlkg.graph.schema import create_schema
+from pmlkg.graph.store import GraphStore
 
 COL = "iuis:common-variable-immune-deficiency-with-no-gene-defect-specified"  # CVID, no gene named
 TEXT = ("Progressive multifocal leukoencephalopathy in common variable immunodeficiency: a series\n\n"

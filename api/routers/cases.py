@@ -6,10 +6,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from api.deps import Store
-from api.errors import InvalidParameter, NotFound, check_range
-from api.models import Case, CasePage, ErrorResponse, Role
-from graph.queries.cases import CaseFilter, case_details, case_page
+from pmlkg.api.deps import Store
+from pmlkg.api.errors import InvalidParameter, NotFound, check_range
+from pmlkg.api.models import Case, CasePage, ErrorResponse, Role
+from pmlkg.graph.queries.cases import CaseFilter, case_details, case_page
 
 router = APIRouter(tags=["cases"], responses={422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
 

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from api.deps import Store
-from api.errors import NotFound
-from api.models import Article, Defect, Drug, ErrorResponse, Gene
-from graph.queries import entities
+from pmlkg.api.deps import Store
+from pmlkg.api.errors import NotFound
+from pmlkg.api.models import Article, Defect, Drug, ErrorResponse, Gene
+from pmlkg.graph.queries import entities
 
 router = APIRouter(tags=["entities"], responses={404: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
 

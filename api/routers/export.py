@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response, StreamingResponse
 
-from api.deps import Store
-from api.models import ErrorResponse
-from graph.exports import kgx_edges, kgx_nodes, neo4j_csv_zip
+from pmlkg.api.deps import Store
+from pmlkg.api.models import ErrorResponse
+from pmlkg.graph.exports import kgx_edges, kgx_nodes, neo4j_csv_zip
 
 router = APIRouter(tags=["export"], responses={422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
 

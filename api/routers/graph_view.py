@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import Store
-from api.errors import InvalidParameter, NotFound
-from api.models import ErrorResponse, GraphEdge, GraphNode, GraphView
-from graph.queries.neighborhood import neighbourhood, parse_node_id
-from graph.schema import SCHEMA
+from pmlkg.api.deps import Store
+from pmlkg.api.errors import InvalidParameter, NotFound
+from pmlkg.api.models import ErrorResponse, GraphEdge, GraphNode, GraphView
+from pmlkg.graph.queries.neighborhood import neighbourhood, parse_node_id
+from pmlkg.graph.schema import SCHEMA
 
 router = APIRouter(tags=["graph"], responses={404: {"model": ErrorResponse}, 422: {"model": ErrorResponse},
                                               503: {"model": ErrorResponse}})

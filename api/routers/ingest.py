@@ -8,10 +8,10 @@ import threading
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import AppSettings, Store, require_api_key
-from api.errors import ApiError, InvalidParameter
-from api.models import DuplicateRecord, ErrorResponse, IngestResult
-from ingest.pubmed import PubmedBatch, PubmedParseError, parse_pubmed_xml
+from pmlkg.api.deps import AppSettings, Store, require_api_key
+from pmlkg.api.errors import ApiError, InvalidParameter
+from pmlkg.api.models import DuplicateRecord, ErrorResponse, IngestResult
+from pmlkg.ingest.pubmed import PubmedBatch, PubmedParseError, parse_pubmed_xml
 
 router = APIRouter(tags=["write"], responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse},
                                               408: {"model": ErrorResponse}, 413: {"model": ErrorResponse},
@@ -24,7 +24,7 @@ def _extractor(request: Request):  # noqa: ANN202 - extraction.extractor.Extract
     """One extraction pipeline per app, loaded on the first ingest (spaCy takes seconds to load)."""
     with _extractor_lock:
         if getattr(request.app.state, "extractor", None) is None:
-            from extraction.extractor import Extractor
+            from pmlkg.extraction.extractor import Extractor
             request.app.state.extractor = Extractor()
         return request.app.state.extractor
 

@@ -11,11 +11,11 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
-import graph
-from api.errors import NotFound
-from api.models import ErrorResponse
+import pmlkg.graph as graph_package
+from pmlkg.api.errors import NotFound
+from pmlkg.api.models import ErrorResponse
 
-ASSETS = Path(graph.__file__).resolve().parent / "neo4j"
+ASSETS = Path(graph_package.__file__).resolve().parent / "neo4j"
 FILES = {"guide.html": "text/html", "pmlkg.grass": "text/plain", "saved_queries.cypher": "text/plain",
          "style.json": "application/json"}
 

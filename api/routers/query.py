@@ -14,11 +14,11 @@ import time
 
 from fastapi import APIRouter
 
-from api.deps import AppSettings, Store
-from api.errors import ApiError
-from api.models import CypherRequest, CypherResult, ErrorResponse
-from graph.cypher_guard import DEFAULT_LIMITS, check_user_query
-from graph.errors import QueryError
+from pmlkg.api.deps import AppSettings, Store
+from pmlkg.api.errors import ApiError
+from pmlkg.api.models import CypherRequest, CypherResult, ErrorResponse
+from pmlkg.graph.cypher_guard import DEFAULT_LIMITS, check_user_query
+from pmlkg.graph.errors import QueryError
 
 router = APIRouter(tags=["query"], responses={400: {"model": ErrorResponse}, 403: {"model": ErrorResponse},
                                               408: {"model": ErrorResponse}, 413: {"model": ErrorResponse},

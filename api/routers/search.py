@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import Store
-from api.models import ErrorResponse, SearchHit, SearchResult
-from graph.queries.search import search
+from pmlkg.api.deps import Store
+from pmlkg.api.models import ErrorResponse, SearchHit, SearchResult
+from pmlkg.graph.queries.search import search
 
 router = APIRouter(tags=["search"], responses={422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
 

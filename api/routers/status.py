@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from api.deps import Store
-from api.models import ErrorResponse, Facets, Health, Stats
-from graph.queries.catalogue import run
-from graph.queries.status import PING, facets, stats
+from pmlkg.api.deps import Store
+from pmlkg.api.models import ErrorResponse, Facets, Health, Stats
+from pmlkg.graph.queries.catalogue import run
+from pmlkg.graph.queries.status import PING, facets, stats
 
 router = APIRouter(tags=["status"])
 

@@ -7,12 +7,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from api.deps import Store
-from api.errors import InvalidParameter, check_range
-from api.models import ErrorResponse
-from graph.kaplan_meier import curves
-from graph.queries.cases import drug_keys
-from graph.queries.survival import survival_data
+from pmlkg.api.deps import Store
+from pmlkg.api.errors import InvalidParameter, check_range
+from pmlkg.api.models import ErrorResponse
+from pmlkg.graph.kaplan_meier import curves
+from pmlkg.graph.queries.cases import drug_keys
+from pmlkg.graph.queries.survival import survival_data
 
 router = APIRouter(tags=["survival"], responses={422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
 

@@ -4,8 +4,8 @@ Importing this package registers every query in :data:`CATALOGUE`; nothing outsi
 writes Cypher, and the API calls the functions of these modules only.
 """
 
-from graph.queries import associations, cases, entities, export, neighborhood, search, status, survival  # noqa: F401
-from graph.queries.catalogue import CATALOGUE, Query, props, run
+from pmlkg.graph.queries import associations, cases, entities, export, neighborhood, search, status, survival  # noqa: F401
+from pmlkg.graph.queries.catalogue import CATALOGUE, Query, props, run
 
 __all__ = ["CATALOGUE", "Query", "props", "run", "associations", "cases", "entities", "export", "neighborhood",
            "search", "status", "survival"]

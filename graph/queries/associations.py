@@ -19,11 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from graph.queries.catalogue import query, run, whole
-from graph.queries.counting import (attributable, deaths_given, patients_given, survivors_given,
+from pmlkg.graph.queries.catalogue import query, run, whole
+from pmlkg.graph.queries.counting import (attributable, deaths_given, patients_given, survivors_given,
                                     unknown_outcome)
-from graph.statistics import TwoByTwo, fisher_exact_p, median, reporting_odds_ratio
-from graph.store import GraphStore
+from pmlkg.graph.statistics import TwoByTwo, fisher_exact_p, median, reporting_odds_ratio
+from pmlkg.graph.store import GraphStore
 
 RowAxis = Literal["drug", "drug_class"]
 ColAxis = Literal["defect", "gene"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from graph.queries.catalogue import props, query, run, whole
-from graph.queries.counting import attributable, deaths_of, patients_given, survivors_of, unknown_outcome
-from graph.schema import SERIES_SUMMARIES
-from graph.store import GraphStore
+from pmlkg.graph.queries.catalogue import props, query, run, whole
+from pmlkg.graph.queries.counting import attributable, deaths_of, patients_given, survivors_of, unknown_outcome
+from pmlkg.graph.schema import SERIES_SUMMARIES
+from pmlkg.graph.store import GraphStore
 
 
 def evidence_map(rel: str) -> str:

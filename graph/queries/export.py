@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from graph.queries.catalogue import props, query, run
-from graph.schema import SCHEMA
-from graph.store import GraphStore
+from pmlkg.graph.queries.catalogue import props, query, run
+from pmlkg.graph.schema import SCHEMA
+from pmlkg.graph.store import GraphStore
 
 PAGE = 2000
 

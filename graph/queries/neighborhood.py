@@ -11,9 +11,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from graph.queries.catalogue import props, query, run
-from graph.schema import SCHEMA
-from graph.store import GraphStore
+from pmlkg.graph.queries.catalogue import props, query, run
+from pmlkg.graph.schema import SCHEMA
+from pmlkg.graph.store import GraphStore
 
 MAX_DEPTH = 3
 _EDGE_PROPS = ("role", "negated", "pmid", "n_patients", "months", "count", "facts")

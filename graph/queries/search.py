@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from graph.queries.catalogue import query, run
-from graph.store import GraphStore
+from pmlkg.graph.queries.catalogue import query, run
+from pmlkg.graph.store import GraphStore
 
 _RANK = "CASE WHEN t = $q THEN 0 WHEN t STARTS WITH $q THEN 1 WHEN any(s IN syn WHERE s = $q) THEN 1 ELSE 2 END"
 SEARCH = query("search", f"""

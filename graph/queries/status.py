@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from graph.queries.catalogue import query, run
-from graph.store import GraphStore
+from pmlkg.graph.queries.catalogue import query, run
+from pmlkg.graph.store import GraphStore
 
 PING = query("ping", "RETURN 1 AS ok")
 NODE_COUNTS = query("node_counts", """

@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from graph.queries.catalogue import query, run, whole
-from graph.queries.counting import patients_given
-from graph.store import GraphStore
+from pmlkg.graph.queries.catalogue import query, run, whole
+from pmlkg.graph.queries.counting import patients_given
+from pmlkg.graph.store import GraphStore
 
 GroupBy = Literal["exposure", "category", "defect", "none"]
 

@@ -37,9 +37,10 @@ CURATED_DIR = REPO_ROOT / "nlp_models" / "lexicons" / "curated"
 if str(REPO_ROOT) not in sys.path:  # run as a path, the repo root is not on sys.path
     sys.path.insert(0, str(REPO_ROOT))
 
-from extraction.evaluate import Counts  # noqa: E402
-from extraction.lexicons import is_genus, is_species_of  # noqa: E402
-from nlp_models.recipe import feature_terms, hgnc  # noqa: E402
+from pmlkg.extraction.evaluate import Counts  # noqa: E402
+from pmlkg.extraction.lexicons import is_genus, is_species_of  # noqa: E402
+import feature_terms  # noqa: E402  (a sibling recipe: the script's folder is on sys.path)
+import hgnc  # noqa: E402
 
 IUIS_2024 = "IUIS-IEI-list-for-web-site-July-2024V2.csv"
 IUIS_2022 = "10875_2022_1289_MOESM2_ESM.csv"
@@ -1091,7 +1092,7 @@ def sources_markdown(inputs: Inputs, info: dict, ev: dict | None, date: str) -> 
 
 def term_counts(out: Path) -> Counter[str]:
     """Matcher terms per label and case rule, read back through the loader the pipeline uses."""
-    from extraction.lexicons import load_lexicons
+    from pmlkg.extraction.lexicons import load_lexicons
 
     lex = load_lexicons.__wrapped__(out)  # type: ignore[attr-defined]  (uncached: the files are new)
     return Counter(f"{t.label} {'exact-case' if t.case_sensitive else 'case-insensitive'}"

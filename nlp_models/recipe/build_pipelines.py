@@ -13,8 +13,8 @@ import shutil
 import time
 from pathlib import Path
 
-from extraction.lexicons import load_lexicons
-from extraction.pipeline import (EXTRACT_PIPELINE, NER_PIPELINES, RULES_PIPELINE, build_extract_pipeline,
+from pmlkg.extraction.lexicons import load_lexicons
+from pmlkg.extraction.pipeline import (EXTRACT_PIPELINE, NER_PIPELINES, RULES_PIPELINE, build_extract_pipeline,
                                  build_rules_pipeline, pipeline_path)
 
 

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from extraction.lexicons import load_lexicons  # noqa: E402
+from pmlkg.extraction.lexicons import load_lexicons  # noqa: E402
 
 PHENOTYPIC_ABNORMALITY = "HP:0000118"
 OUT_FILE = "ner_features.tsv"

@@ -38,9 +38,9 @@ from spacy.tokens import DocBin
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from extraction.evaluate import carve_bucket
-from extraction.pubtator import gold_spans, read_pubtator  # noqa: E402
-from extraction.tokenizer import customize_tokenizer  # noqa: E402
+from pmlkg.extraction.evaluate import carve_bucket
+from pmlkg.extraction.pubtator import gold_spans, read_pubtator  # noqa: E402
+from pmlkg.extraction.tokenizer import customize_tokenizer  # noqa: E402
 
 MAX_EXPAND = 3
 

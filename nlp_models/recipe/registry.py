@@ -4,5 +4,5 @@ The tokenizer callback (``pmlkg.tokenizer.v1``) and the dictionary-feature compo
 (``pmlkg_dict_features``) live in ``extraction/``; importing them here registers both.
 """
 
-import extraction.ner_features  # noqa: F401
-import extraction.tokenizer  # noqa: F401
+import pmlkg.extraction.ner_features  # noqa: F401
+import pmlkg.extraction.tokenizer  # noqa: F401

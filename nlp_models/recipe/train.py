@@ -117,9 +117,9 @@ def prf(tp: int, npred: int, ngold: int) -> dict:
 def evaluate(run: str, shared: Path, model_dir: Path | None = None) -> dict:
     import spacy
 
-    import extraction.ner_features  # noqa: F401  (registers pmlkg_dict_features)
-    import extraction.tokenizer  # noqa: F401  (registers the tokenizer callback)
-    from extraction.pubtator import gold_spans, read_pubtator
+    import pmlkg.extraction.ner_features  # noqa: F401  (registers pmlkg_dict_features)
+    import pmlkg.extraction.tokenizer  # noqa: F401  (registers the tokenizer callback)
+    from pmlkg.extraction.pubtator import gold_spans, read_pubtator
 
     nlp = spacy.load(model_dir or RUNS_DIR / run / "model-best")
     labels = set(nlp.get_pipe("ner").labels)
@@ -152,7 +152,7 @@ def evaluate(run: str, shared: Path, model_dir: Path | None = None) -> dict:
 def _feature_digest(pipeline_dir: Path) -> str | None:
     import spacy
 
-    import extraction.ner_features  # noqa: F401
+    import pmlkg.extraction.ner_features  # noqa: F401
     nlp = spacy.load(pipeline_dir)
     return nlp.get_pipe("pmlkg_dict_features").digest() if "pmlkg_dict_features" in nlp.pipe_names else None
 

@@ -138,10 +138,10 @@ def relation_pairs(shared: Path, rel: str, exclude: set[str], with_unrelated: bo
     """
     import spacy
 
-    from extraction.drug_roles import RolePair
-    from extraction.evaluate import normalise_gold_ids
-    from extraction.pubtator import read_pubtator
-    from extraction.tokenizer import customize_tokenizer
+    from pmlkg.extraction.drug_roles import RolePair
+    from pmlkg.extraction.evaluate import normalise_gold_ids
+    from pmlkg.extraction.pubtator import read_pubtator
+    from pmlkg.extraction.tokenizer import customize_tokenizer
 
     nlp = customize_tokenizer(spacy.blank("en"))
     nlp.add_pipe("sentencizer")
@@ -190,7 +190,7 @@ def crop(doc: Any, left: int, right: int) -> str:
     sentences and windows, the shape of many case-report sentences at application time
     ("PML was treated with mefloquine."), without the sentence-start cues of PHEE's titles.
     """
-    from extraction.drug_roles import COND_MARK, DRUG_MARK
+    from pmlkg.extraction.drug_roles import COND_MARK, DRUG_MARK
 
     marks = [t.i for t in doc if t.text in (DRUG_MARK, COND_MARK)]
     span = doc[max(0, marks[0] - left):min(len(doc), marks[-1] + 1 + right)]
@@ -213,8 +213,8 @@ def prepare(shared: Path) -> dict[str, Any]:
     import spacy
     from spacy.tokens import DocBin
 
-    from extraction.drug_roles import ROLES, encode_pair, phee_pairs
-    from extraction.tokenizer import customize_tokenizer
+    from pmlkg.extraction.drug_roles import ROLES, encode_pair, phee_pairs
+    from pmlkg.extraction.tokenizer import customize_tokenizer
 
     nlp = customize_tokenizer(spacy.blank("en"))
     CORPUS.mkdir(parents=True, exist_ok=True)
@@ -329,7 +329,7 @@ def pairs_per_second(model: Any, pairs: list, seconds: float = 3.0) -> float:
 
 
 def evaluate(run: str, shared: Path, model_dir: Path | None = None) -> dict[str, Any]:
-    from extraction.drug_roles import RoleModel, evaluate_roles, phee_pairs
+    from pmlkg.extraction.drug_roles import RoleModel, evaluate_roles, phee_pairs
 
     model = RoleModel.load(model_dir or RUNS_DIR / run / "model-best")
     pairs = phee_pairs(phee_file(shared, "dev"))

