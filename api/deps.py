@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from pmlkg.api.errors import ApiError
-from pmlkg.graph.store import GraphStore, open_store
+from pmlkg.graph.stores import GraphStore, open_store
 from pmlkg.settings import Settings
 
 # Unicode's control characters (category Cc): C0, DEL and C1. None belongs in a name, an id or a

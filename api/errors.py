@@ -17,8 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pmlkg.graph.cypher_guard import QueryRejected
-from pmlkg.graph.errors import (
+from pmlkg.api.cypher_guard import QueryRejected
+from pmlkg.graph.stores.errors import (
     QueryTimeout,
     StoreBusy,
     StoreError,
@@ -46,7 +46,7 @@ STORE_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 _PATH_REST = re.compile(r"""[^\s'"(),;:\]]*""")
 UNAVAILABLE_MESSAGE = "the graph store cannot be reached; the API keeps running and reconnects on the next request"
 
-# The guard's refusals (graph/cypher_guard.KINDS): anything that could write is forbidden; a
+# The guard's refusals (api/cypher_guard.KINDS): anything that could write is forbidden; a
 # malformed query is a bad request; one too big or too deeply nested to parse safely, or using
 # what the read path does not offer, is unprocessable. None of them reaches the store.
 _REJECTED = {

@@ -12,7 +12,7 @@ What is measured, and why:
   keeps the graph in DIR and reuses it on the next run. Why not 10,000 Case nodes by default:
   there one unfiltered request costs ~2 s of FalkorDB time, so the 32-client cells alone (32
   requests at least, on 2 query threads) take minutes.
-* HTTP: the real app (api.app.create_app, via tests/live_server.py's ``serve``) on uvicorn,
+* HTTP: the real app (api.app.create_app, via pmlkg/testing/live_server.py's ``serve``) on uvicorn,
   ``GET /associations?role=exposure&limit=50`` and the filtered variant ``&drug=rituximab``, at
   1, 8 and 32 concurrent clients (closed loop: one thread and one keep-alive httpx.Client per
   client, the next request sent when the previous one answers). The clients run in a child
@@ -56,12 +56,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx  # noqa: E402
 
 from bench.synthetic_graph import load, pairs_for_cases, synthetic_pairs  # noqa: E402
-from pmlkg.graph.embedded import EmbeddedFalkorDB  # noqa: E402
+from pmlkg.graph.stores.embedded import EmbeddedFalkorDB  # noqa: E402
 from pmlkg.graph.queries.associations import SORT_KEYS, AssociationQuery, associations, with_evidence  # noqa: E402
 from pmlkg.graph.queries.cases import drug_keys  # noqa: E402
 from pmlkg.graph.queries.catalogue import whole  # noqa: E402
 from pmlkg.graph.queries.status import stats  # noqa: E402
-from pmlkg.graph.store import GraphStore, open_store  # noqa: E402
+from pmlkg.graph.stores import GraphStore, open_store  # noqa: E402
 
 GRAPH_NAME = "bench_api_latency"
 META_FILE = "bench_api_latency.json"
@@ -233,7 +233,7 @@ def main() -> None:
         parser.error(f"unknown query or mode: {unknown}")
 
     from pmlkg.settings import Settings  # noqa: E402 - after sys.path is set
-    from tests.live_server import serve  # noqa: E402
+    from pmlkg.testing.live_server import serve  # noqa: E402
 
     t_start = time.perf_counter()
     tmp = None

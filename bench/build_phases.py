@@ -13,10 +13,11 @@ import time
 from pathlib import Path
 
 from pmlkg.extraction.extractor import Extractor
-from pmlkg.graph.embedded import EmbeddedFalkorDB
+from pmlkg.graph.stores.embedded import EmbeddedFalkorDB
+from pmlkg.extraction.concepts import ConceptResolver
 from pmlkg.graph.load import GraphLoader
 from pmlkg.graph.schema import create_schema
-from pmlkg.graph.store import open_store
+from pmlkg.graph.stores import open_store
 from pmlkg.ingest.files import DEMO_CORPUS, read_file
 
 
@@ -44,10 +45,10 @@ def main() -> None:
             store = open_store("falkordb:", Path(tmp), graph_name="bench")
             create_schema(store)
             t0 = time.perf_counter()
-            report = GraphLoader(store, extractor.lexicons).load(zip(articles, extractions, strict=True))
+            report = GraphLoader(store, ConceptResolver(extractor.lexicons)).load(zip(articles, extractions, strict=True))
             load_s = time.perf_counter() - t0
             t0 = time.perf_counter()
-            report2 = GraphLoader(store, extractor.lexicons).load(zip(articles, extractions, strict=True))
+            report2 = GraphLoader(store, ConceptResolver(extractor.lexicons)).load(zip(articles, extractions, strict=True))
             reload_s = time.perf_counter() - t0
             store.close()
         finally:

@@ -2,7 +2,7 @@
 
 Why this exists: the query timeout FalkorDB takes (``timeout <ms>``) does not cover *parsing*, and
 its parser backtracks, so the time of a nested expression grows ~x1.85 with each level. The limits
-of ``graph.cypher_guard`` come from these figures; re-run this after a FalkorDB upgrade.
+of ``api.cypher_guard`` come from these figures; re-run this after a FalkorDB upgrade.
 
 Measured here (2 shared cores, FalkorDB 4.16.3; full run 75 s), seconds per probe:
 
@@ -109,7 +109,7 @@ class Runner:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.server = None
         if socket is None:
-            from pmlkg.graph.embedded import EmbeddedFalkorDB
+            from pmlkg.graph.stores.embedded import EmbeddedFalkorDB
             self._tmp = tempfile.TemporaryDirectory(prefix="pmlkg-probe-")
             self.server = EmbeddedFalkorDB(Path(self._tmp.name))
             self.server.start()
@@ -190,7 +190,7 @@ def probe_shape(runner: Runner, name: str, make: Callable[[int], str], unit: str
 
 def _largest_accepted(make: Callable[[int], str]) -> int:
     """The largest n whose query the guard accepts (acceptance is monotone in n for these shapes)."""
-    from pmlkg.graph.cypher_guard import QueryRejected, check_user_query
+    from pmlkg.api.cypher_guard import QueryRejected, check_user_query
 
     def ok(n: int) -> bool:
         try:

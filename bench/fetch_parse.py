@@ -1,7 +1,7 @@
 """Benchmark: fetch+parse records/s against the local E-utilities server (no faults), and
 parse-only records/s beside a bare ``lxml.etree.iterparse`` pass over the same XML (ratio).
 
-The server replays NCBI's formats on 127.0.0.1 (tests/eutils_server.py); the client runs with an
+The server replays NCBI's formats on 127.0.0.1 (pmlkg/testing/eutils.py); the client runs with an
 API key's rate (10 requests/s), so the fetch figure includes NCBI's politeness limit.
 """
 
@@ -22,7 +22,7 @@ from pmlkg.ingest.cache import PubmedCache  # noqa: E402
 from pmlkg.ingest.entrez import EntrezClient, EntrezConfig  # noqa: E402
 from pmlkg.ingest.fetch import fetch_query  # noqa: E402
 from pmlkg.ingest.pubmed import parse_pubmed_xml  # noqa: E402
-from tests.eutils_server import PUBMED_DOCTYPE, EutilsServer, synthetic_records  # noqa: E402
+from pmlkg.testing.eutils import PUBMED_DOCTYPE, EutilsServer, synthetic_records  # noqa: E402
 
 
 def main() -> None:

@@ -49,11 +49,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.synthetic_graph import synthetic_pairs  # noqa: E402
 from pmlkg.extraction.lexicons import load_lexicons  # noqa: E402
-from pmlkg.graph.embedded import EmbeddedFalkorDB  # noqa: E402
+from pmlkg.graph.stores.embedded import EmbeddedFalkorDB  # noqa: E402
+from pmlkg.extraction.concepts import ConceptResolver  # noqa: E402
 from pmlkg.graph.load import ENTITY_LABELS, WRITE_STATEMENTS, GraphLoader  # noqa: E402
 from pmlkg.graph.schema import SCHEMA, create_schema  # noqa: E402
-from pmlkg.graph.store import GraphStore, open_store  # noqa: E402
-from tests.graph_dump import dump  # noqa: E402
+from pmlkg.graph.stores import GraphStore, open_store  # noqa: E402
+from pmlkg.testing.graph_dump import dump  # noqa: E402
 
 CHUNK = 1000
 _NAME_OF = {cypher: name for name, cypher in WRITE_STATEMENTS.items()}
@@ -226,7 +227,7 @@ def main() -> None:
     lex = load_lexicons()
     pairs = synthetic_pairs(args.articles, args.seed, lex)
     dry = DryRunStore()
-    GraphLoader(dry, lex).load(pairs)  # type: ignore[arg-type]
+    GraphLoader(dry, ConceptResolver(lex)).load(pairs)  # type: ignore[arg-type]
     per_loader, loader_statements = loader_rows(dry.writes)
     plan = bare_plan(dry.writes)
     bare_rows = {what: len(rows) for what, _, rows in plan.steps}
@@ -246,7 +247,7 @@ def main() -> None:
                 create_schema(bare)
                 bare_s = run_bare(bare, plan, args.chunk)
                 create_schema(loaded)
-                loader = GraphLoader(loaded, lex)
+                loader = GraphLoader(loaded, ConceptResolver(lex))
                 t0 = time.perf_counter()
                 load_rows = loader.load(pairs).rows
                 load_s = time.perf_counter() - t0

@@ -37,9 +37,10 @@ from dataclasses import dataclass, field
 
 from pmlkg.extraction.lexicons import Lexicons, load_lexicons
 from pmlkg.extraction.records import ArticleExtraction, DrugUse, Entity, Evidence, Patient, SeriesFacts, Summary
+from pmlkg.extraction.concepts import ConceptResolver
 from pmlkg.graph.load import GraphLoader, LoadReport
 from pmlkg.graph.schema import create_schema
-from pmlkg.graph.store import GraphStore
+from pmlkg.graph.stores import GraphStore
 from pmlkg.ingest.records import AbstractSection, Article, MeshHeading
 
 FIRST_PMID = 80_000_000
@@ -453,7 +454,7 @@ def check_offsets(pairs: Sequence[tuple[Article, ArticleExtraction]]) -> int:
 def load(store: GraphStore, pairs: Sequence[tuple[Article, ArticleExtraction]]) -> LoadReport:
     """Create the schema, load ``pairs`` with the real GraphLoader, then ``finish()``."""
     create_schema(store)
-    loader = GraphLoader(store, load_lexicons())
+    loader = GraphLoader(store, ConceptResolver(load_lexicons()))
     report = loader.load(pairs)
     loader.finish()
     return report

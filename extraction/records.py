@@ -7,7 +7,7 @@ fields may only grow. Offsets index :meth:`ingest.records.Article.text`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Label = Literal["GENE", "DRUG", "DRUG_CLASS", "DEFECT", "DISEASE"]  # DISEASE: not an immune defect
 Role = Literal["exposure", "treatment", "other"]
@@ -43,6 +43,17 @@ class Entity:
         one 0.6; halved when the text hedges ("possible PML")."""
         base = 0.95 if self.source == "dictionary" else 0.85 if self.id is not None else 0.6
         return round(base / 2 if self.hedged else base, 3)
+
+
+@dataclass(frozen=True, slots=True)
+class Concept:
+    """The graph node an entity stands for (``extraction.concepts`` resolves it from the lexicons):
+    its node label and key (schema.yaml) and its properties; a drug also names its classes."""
+
+    label: str
+    key: str
+    props: dict[str, Any]
+    classes: tuple[Concept, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

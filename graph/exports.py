@@ -24,7 +24,7 @@ from typing import Any
 
 from pmlkg.graph.queries import export
 from pmlkg.graph.schema import SCHEMA
-from pmlkg.graph.store import GraphStore
+from pmlkg.graph.stores import GraphStore
 
 ARRAY_DELIMITER = ";"
 _RESERVED = frozenset({"id", "category", "name", "subject", "object", "predicate"})  # KGX's own fields

@@ -21,16 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from pmlkg.extraction.lexicons import Lexicons
-from pmlkg.extraction.records import ArticleExtraction, Entity, Evidence, Patient, SeriesFacts, Summary
+from pmlkg.extraction.records import ArticleExtraction, Concept, Entity, Evidence, Patient, SeriesFacts, Summary
 from pmlkg.graph.schema import OUTCOMES, SCHEMA, SERIES_SUMMARIES
-from pmlkg.graph.store import GraphStore
+from pmlkg.graph.stores import GraphStore
 from pmlkg.ingest.records import Article
 
 BATCH_SIZE = 500
-MAX_SYNONYMS = 40  # per drug: enough for search, bounded for drugs with hundreds of brand names
 
 _EXISTING = """
 UNWIND $pmids AS pmid
@@ -215,10 +213,20 @@ def evidence_id(pmid: str, ev: Evidence) -> str:
     return f"{pmid}:{ev.sentence_start}-{ev.sentence_start + len(ev.sentence)}"
 
 
+class Concepts(Protocol):
+    """What the loader needs to know about entities beyond the extraction records: which node an
+    entity is (``extraction.concepts.ConceptResolver`` answers from the lexicons), so the graph
+    layer never reads a lexicon itself."""
+
+    def resolve(self, ent: Entity) -> Concept | None: ...
+
+    def causal_pairs(self, diseases: Sequence[str], genes: Sequence[str]) -> list[tuple[str, str]]: ...
+
+
 class GraphLoader:
-    def __init__(self, store: GraphStore, lexicons: Lexicons, batch_size: int = BATCH_SIZE):
+    def __init__(self, store: GraphStore, concepts: Concepts, batch_size: int = BATCH_SIZE):
         self.store = store
-        self.lex = lexicons
+        self.concepts = concepts
         self.batch_size = batch_size
 
     def unchanged(self, articles: Sequence[Article], extractor: str) -> set[str]:
@@ -355,14 +363,10 @@ class GraphLoader:
                 gene_ids.append(node[1])
                 rows.has_gene.append({"case": cid, "key": node[1], "props": _evidence(article.pmid, g, ex.extractor)})
                 supported(g, f"gene:{node[1]}")
-        for disease in disease_ids:
-            entry = self.lex.defects.get(disease)
-            for gene in gene_ids:
-                linked = entry is not None and gene in entry.genes
-                pair = {"disease": disease, "gene": gene, "pmid": article.pmid, "extractor": ex.extractor}
-                if (linked or ((entry is None or not entry.genes) and len(gene_ids) == 1)) \
-                        and pair not in rows.caused_by:
-                    rows.caused_by.append(pair)
+        for disease, gene in self.concepts.causal_pairs(disease_ids, gene_ids):
+            pair = {"disease": disease, "gene": gene, "pmid": article.pmid, "extractor": ex.extractor}
+            if pair not in rows.caused_by:
+                rows.caused_by.append(pair)
         received: dict[tuple[str, str, str], dict[str, Any]] = {}
         for use in p.drugs:
             node = self._node(use.entity, rows)
@@ -392,54 +396,15 @@ class GraphLoader:
                 supported(ev, fact_name(name))
 
     def _node(self, ent: Entity, rows: _Rows) -> tuple[str, str] | None:
-        """The (label, key) an entity maps to, recording the node's properties the first time."""
-        normalised = ent.id is not None
-        if ent.label == "GENE":
-            key = ent.id or ent.text
-            hgnc = self.lex.hgnc.get(key) if normalised else None
-            iuis = self.lex.genes.get(key) if normalised else None
-            ncbi = self.lex.ncbi_gene_id(key) if normalised else None
-            props = {"ncbi_gene_id": ncbi, "hgnc_id": hgnc.hgnc_id if hgnc else None,
-                     "name": hgnc.name if hgnc else None, "iuis": iuis is not None,
-                     "synonyms": sorted({a.lower() for a in iuis.aliases}) if iuis else [],
-                     "normalised": normalised and (ncbi is not None or hgnc is not None)}
-            label = "Gene"
-        elif ent.label == "DEFECT":
-            entry = self.lex.defects.get(ent.id) if ent.id else None
-            key = ent.id or "unnormalised:" + ent.text.lower()
-            name = entry.name if entry else ent.text
-            props = {"name": name, "name_lower": name.lower(), "omim": list(entry.omim) if entry else [],
-                     "synonyms": sorted({s.lower() for s in entry.synonyms}) if entry else [],
-                     "iuis_category": entry.iuis_category if entry else None,
-                     "iuis_table": entry.iuis_table if entry else None, "normalised": entry is not None}
-            label = "Disease"
-        elif ent.label == "DRUG_CLASS":
-            cls = self.lex.drug_classes.get(ent.id) if ent.id else None
-            key = ent.id or ent.text.lower()
-            props = {"name": cls.name if cls else ent.text, "atc": cls.atc if cls else None,
-                     "synonyms": sorted({s.lower() for s in cls.synonyms}) if cls else [], "normalised": cls is not None}
-            label = "DrugClass"
-        elif ent.label == "DRUG":
-            drug = self.lex.drugs.get(ent.id) if ent.id else None
-            if drug is None:
-                rows.nodes["ChemicalEntity"].setdefault(ent.text.lower(), {"key": ent.text.lower(), "props": {}})
-                return "ChemicalEntity", ent.text.lower()
-            key = drug.name
-            props = {"display": drug.display, "drugbank_id": drug.drugbank_id, "mesh_id": drug.mesh_id,
-                     "synonyms": sorted({f.lower() for f in self.lex.forms("DRUG", key)})[:MAX_SYNONYMS],
-                     "normalised": True}
-            for class_id in drug.classes:
-                cls = self.lex.drug_classes.get(class_id)
-                if cls is not None:
-                    rows.nodes["DrugClass"].setdefault(class_id, {"key": class_id, "props": {
-                        "name": cls.name, "atc": cls.atc, "synonyms": sorted({s.lower() for s in cls.synonyms}),
-                        "normalised": True}})
-                    rows.member_of.setdefault((key, class_id), {"drug": key, "class": class_id})
-            label = "Drug"
-        else:
+        """The (label, key) an entity maps to, recording the node (and its classes) the first time."""
+        concept = self.concepts.resolve(ent)
+        if concept is None:
             return None
-        rows.nodes[label].setdefault(key, {"key": key, "props": props})
-        return label, key
+        for node in (concept, *concept.classes):
+            rows.nodes[node.label].setdefault(node.key, {"key": node.key, "props": node.props})
+        for cls in concept.classes:
+            rows.member_of.setdefault((concept.key, cls.key), {"drug": concept.key, "class": cls.key})
+        return concept.label, concept.key
 
 
 def _evidence_row(row: dict[str, Any]) -> dict[str, Any]:

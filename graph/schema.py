@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from pmlkg.graph.store import GraphStore
+from pmlkg.graph.stores import GraphStore
 
 SCHEMA_FILE = Path(__file__).with_name("schema.yaml")
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from importlib.metadata import version
 
 import Bio
 
@@ -128,8 +129,7 @@ def all_caches(data_dir: Path) -> list[PubmedCache]:
 
 
 def tool_versions() -> dict[str, str]:
-    from pmlkg import __version__
-    return {"pmlkg": __version__, "biopython": Bio.__version__}
+    return {"pmlkg": version("pmlkg"), "biopython": Bio.__version__}
 
 
 def _now() -> str:

@@ -18,10 +18,11 @@ from pathlib import Path
 
 from pmlkg.extraction.extractor import Extractor
 from pmlkg.extraction.text_checks import refused
-from pmlkg.graph.errors import StoreBusy
+from pmlkg.graph.stores.errors import StoreBusy
+from pmlkg.extraction.concepts import ConceptResolver
 from pmlkg.graph.load import GraphLoader
 from pmlkg.graph.schema import create_schema
-from pmlkg.graph.store import GraphStore
+from pmlkg.graph.stores import GraphStore
 from pmlkg.ingest.cache import all_caches, cache_root
 from pmlkg.ingest.files import read_files
 from pmlkg.ingest.pubmed import DuplicatePmid, PubmedBatch
@@ -140,7 +141,7 @@ def load_articles(articles: list[Article], deleted: list[str], store: GraphStore
     t0 = time.perf_counter()
     extractor = extractor or Extractor()
     create_schema(store)
-    loader = GraphLoader(store, extractor.lexicons)
+    loader = GraphLoader(store, ConceptResolver(extractor.lexicons))
     unchanged = set() if force else loader.unchanged(articles, extractor.version)
     todo = [a for a in articles if a.pmid not in unchanged]
     report.articles_unchanged = len(unchanged)

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from pmlkg.graph.errors import StoreError
+from pmlkg.graph.stores.errors import StoreError
 from pmlkg.ingest.files import DEMO_CORPUS
 from pmlkg.eval_cli import eval_app
 from pmlkg.settings import Settings
@@ -42,7 +42,7 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 def _open(settings: Settings, start: bool = True):  # noqa: ANN202 - GraphStore
-    from pmlkg.graph.store import open_store
+    from pmlkg.graph.stores import open_store
     try:
         return open_store(settings.graph_uri, settings.data_dir, graph_name=settings.graph_name, start=start)
     except StoreError as exc:
@@ -260,7 +260,7 @@ def serve(
 
 
 def _embedded(data_dir: Path | None):  # noqa: ANN202 - EmbeddedFalkorDB
-    from pmlkg.graph.embedded import EmbeddedFalkorDB
+    from pmlkg.graph.stores.embedded import EmbeddedFalkorDB
     return EmbeddedFalkorDB(_settings(data_dir, None).data_dir)
 
 

@@ -2,7 +2,7 @@
 
 Neo4j cannot run on this machine (no Docker engine, and it is not installable here), so the
 Neo4j variant of the store tests is skipped unless ``PMLKG_TEST_NEO4J_URI`` names a Neo4j 5
-server (auth from ``NEO4J_AUTH`` etc., see ``graph/neo4j_store.py``).
+server (auth from ``NEO4J_AUTH`` etc., see ``graph/stores/neo4j.py``).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from pmlkg.graph.embedded import EmbeddedFalkorDB
-from pmlkg.graph.store import GraphStore, open_store
+from pmlkg.graph.stores.embedded import EmbeddedFalkorDB
+from pmlkg.graph.stores import GraphStore, open_store
 
 NEO4J_URI = os.environ.get("PMLKG_TEST_NEO4J_URI")
 NEO4J_SKIP = pytest.mark.skipif(

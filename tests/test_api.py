@@ -17,12 +17,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pmlkg.graph.embedded import EmbeddedFalkorDB
-from pmlkg.graph.store import GraphStore, open_store
+from pmlkg.graph.stores.embedded import EmbeddedFalkorDB
+from pmlkg.graph.stores import GraphStore, open_store
 from pmlkg.ingest.files import DEMO_CORPUS
 from pmlkg.settings import Settings
-from tests.eutils_server import PUBMED_DOCTYPE, make_record
-from tests.live_server import serve
+from pmlkg.testing.eutils import PUBMED_DOCTYPE, make_record
+from pmlkg.testing.live_server import serve
 
 EXPECTATIONS = json.loads((Path(__file__).parent / "data" / "demo_expectations.json").read_text())
 SERIES = {r["pmid"]: r["series"] for r in EXPECTATIONS if r.get("series")}  # the demo's series, as written

@@ -14,7 +14,7 @@ import pytest
 from scipy import stats
 
 from pmlkg.graph.queries.associations import AssociationQuery, associations, with_evidence
-from pmlkg.graph.store import GraphStore
+from pmlkg.graph.stores import GraphStore
 
 CASES = [  # (id, cohort_size, n_diseases, outcome, months, diseases, [(drug, role, negated, n_patients)])
     *[(f"1:{i}", 1, 1, o, m, ["iuis:x"], [("d", "exposure", False, 1), ("e", "exposure", False, 1)])

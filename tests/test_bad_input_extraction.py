@@ -29,7 +29,7 @@ from pmlkg.extraction.text_checks import (
     refused,
     truncate,
 )
-from pmlkg.graph.store import GraphStore
+from pmlkg.graph.stores import GraphStore
 from pmlkg.ingest.records import AbstractSection, Article
 from pmlkg.build import build_graph
 

@@ -12,11 +12,11 @@ import pytest
 from pmlkg.extraction.extractor import Extractor
 from pmlkg.graph.queries import entities, status
 from pmlkg.graph.queries.associations import AssociationQuery, associations
-from pmlkg.graph.store import GraphStore
+from pmlkg.graph.stores import GraphStore
 from pmlkg.ingest.files import DEMO_CORPUS
 from pmlkg.build import build_graph
-from tests.eutils_server import PUBMED_DOCTYPE, make_record
-from tests.graph_dump import dump
+from pmlkg.testing.eutils import PUBMED_DOCTYPE, make_record
+from pmlkg.testing.graph_dump import dump
 
 EXPECTATIONS = json.loads((Path(__file__).parent / "data" / "demo_expectations.json").read_text())
 

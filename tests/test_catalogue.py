@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from pmlkg.graph.cypher_guard import check_user_query
-from pmlkg.graph.embedded import EmbeddedFalkorDB
+from pmlkg.api.cypher_guard import check_user_query
+from pmlkg.graph.stores.embedded import EmbeddedFalkorDB
 from pmlkg.graph.queries import CATALOGUE
 from pmlkg.graph.schema import SCHEMA
-from pmlkg.graph.store import GraphStore, open_store
+from pmlkg.graph.stores import GraphStore, open_store
 
 NAMES = sorted(CATALOGUE)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live_server import free_port
+from pmlkg.testing.live_server import free_port
 
 PMLKG = [sys.executable, "-m", "pmlkg"]
 
@@ -157,7 +157,7 @@ def test_extract_bad_input_never_crashes(tmp_path: Path) -> None:
 
 
 def test_build_reports_refused_pmids_and_duplicates(tmp_path: Path) -> None:
-    from tests.eutils_server import PUBMED_DOCTYPE, make_record
+    from pmlkg.testing.eutils import PUBMED_DOCTYPE, make_record
 
     def record(pmid: str, version: int = 1) -> str:
         return make_record(95000999).xml.replace('<PMID Version="1">95000999</PMID>',

@@ -1,4 +1,4 @@
-"""graph.cypher_guard: unit tests of the guard, then the same queries against a real FalkorDB graph.
+"""api.cypher_guard: unit tests of the guard, then the same queries against a real FalkorDB graph.
 
 The guard is defence in depth; the store's read-only mode is the barrier. So the store tests send
 every refused query *directly* to ``store.read`` as well and check that the graph did not change.
@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from pmlkg.graph.cypher_guard import DEFAULT_LIMITS, KINDS, GuardLimits, QueryRejected, check_user_query
-from pmlkg.graph.errors import QueryError, StoreError, WriteRefused
-from pmlkg.graph.store import GraphStore
+from pmlkg.api.cypher_guard import DEFAULT_LIMITS, KINDS, GuardLimits, QueryRejected, check_user_query
+from pmlkg.graph.stores.errors import QueryError, StoreError, WriteRefused
+from pmlkg.graph.stores import GraphStore
 
 FETCH = DEFAULT_LIMITS.max_rows + 1
 

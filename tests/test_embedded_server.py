@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from pmlkg.graph.embedded import MAX_SOCKET_PATH, EmbeddedFalkorDB, default_socket
-from pmlkg.graph.errors import StoreBusy, StoreUnavailable
-from pmlkg.graph.store import open_store
+from pmlkg.graph.stores.embedded import MAX_SOCKET_PATH, EmbeddedFalkorDB, default_socket
+from pmlkg.graph.stores.errors import StoreBusy, StoreUnavailable
+from pmlkg.graph.stores import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,7 +87,7 @@ def test_start_is_idempotent_and_reuses_the_live_server(server: EmbeddedFalkorDB
 
 
 def test_concurrent_starts_launch_one_server(server: EmbeddedFalkorDB) -> None:
-    code = ("import sys; from pathlib import Path; from graph.embedded import EmbeddedFalkorDB; "
+    code = ("import sys; from pathlib import Path; from pmlkg.graph.stores.embedded import EmbeddedFalkorDB; "
             "print(EmbeddedFalkorDB(Path(sys.argv[1])).start().pid)")
     procs = [subprocess.Popen([sys.executable, "-c", code, str(server.data_dir)], cwd=ROOT,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
@@ -178,7 +178,7 @@ def test_pid_file_of_an_unrelated_process_is_stale_and_that_process_lives(server
 
 
 def test_server_outlives_the_process_that_started_it(server: EmbeddedFalkorDB) -> None:
-    code = ("import sys; from pathlib import Path; from graph.embedded import EmbeddedFalkorDB; "
+    code = ("import sys; from pathlib import Path; from pmlkg.graph.stores.embedded import EmbeddedFalkorDB; "
             "print(EmbeddedFalkorDB(Path(sys.argv[1])).start().pid)")
     starter = subprocess.run([sys.executable, "-c", code, str(server.data_dir)], cwd=ROOT, capture_output=True,
                              text=True, timeout=30, check=True)

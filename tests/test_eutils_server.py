@@ -26,7 +26,7 @@ import httpx
 import pytest
 from Bio import Entrez
 
-from tests.eutils_server import (
+from pmlkg.testing.eutils import (
     DEMO_XML, ESEARCH_DOCTYPE, FAULT_KINDS, PML_WORDS, PUBMED_DOCTYPE, EutilsServer, make_record,
     records_from_demo, running, synthetic_records,
 )

@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pmlkg.graph.embedded import EmbeddedFalkorDB
+from pmlkg.graph.stores.embedded import EmbeddedFalkorDB
 from pmlkg.settings import Settings
-from tests.live_server import serve
+from pmlkg.testing.live_server import serve
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"

@@ -18,7 +18,7 @@ from pmlkg.ingest.cache import PubmedCache
 from pmlkg.ingest.entrez import EntrezClient, EntrezConfig, EntrezError
 from pmlkg.ingest.fetch import fetch_query
 from pmlkg.ingest.ratelimit import RateLimiter
-from tests.eutils_server import EutilsServer, make_record, records_from_demo, synthetic_records
+from pmlkg.testing.eutils import EutilsServer, make_record, records_from_demo, synthetic_records
 
 QUERY = "progressive multifocal leukoencephalopathy"
 

@@ -21,12 +21,12 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from pmlkg.graph.embedded import EmbeddedFalkorDB
-from pmlkg.graph.store import GraphStore
+from pmlkg.graph.stores.embedded import EmbeddedFalkorDB
+from pmlkg.graph.stores import GraphStore
 from pmlkg.build import build_lock
 from pmlkg.settings import Settings
-from tests.eutils_server import PUBMED_DOCTYPE, make_record
-from tests.live_server import serve
+from pmlkg.testing.eutils import PUBMED_DOCTYPE, make_record
+from pmlkg.testing.live_server import serve
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "probe-key-123"

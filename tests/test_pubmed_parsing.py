@@ -13,7 +13,7 @@ from Bio.Entrez.Parser import DataHandler
 from pmlkg.ingest.files import DEMO_CORPUS, read_file, read_files
 from pmlkg.ingest.pubmed import PubmedParseError, parse_pubmed_xml
 from pmlkg.ingest.records import BadPmid, valid_pmid
-from tests.eutils_server import PUBMED_DOCTYPE, make_record
+from pmlkg.testing.eutils import PUBMED_DOCTYPE, make_record
 
 SAMPLE = Path(__file__).parent / "data" / "pubmed_sample.xml"
 

@@ -37,11 +37,11 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
-from pmlkg.graph.embedded import EmbeddedFalkorDB
+from pmlkg.graph.stores.embedded import EmbeddedFalkorDB
 from pmlkg.graph.schema import SCHEMA
-from pmlkg.graph.store import open_store
+from pmlkg.graph.stores import open_store
 from pmlkg.settings import Settings
-from tests.live_server import serve
+from pmlkg.testing.live_server import serve
 
 ANCHORED = "anchored"  # positive generation with one parameter fixed to a key of the demo graph
 # Examples per operation and mode. Operations without parameters (/health, /stats) or with a tiny

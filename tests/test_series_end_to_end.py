@@ -10,10 +10,11 @@ from __future__ import annotations
 import dataclasses
 
 from pmlkg.extraction.extractor import Extractor, article_from_text
+from pmlkg.extraction.concepts import ConceptResolver
 from pmlkg.graph.load import GraphLoader
 from pmlkg.graph.queries.associations import AssociationQuery, associations
 from pmlkg.graph.schema import create_schema
-from pmlkg.graph.store import GraphStore
+from pmlkg.graph.stores import GraphStore
 
 COL = "iuis:common-variable-immune-deficiency-with-no-gene-defect-specified"  # CVID, no gene named
 TEXT = ("Progressive multifocal leukoencephalopathy in common variable immunodeficiency: a series\n\n"
@@ -37,7 +38,7 @@ def test_a_series_drug_counts_by_its_per_drug_count_on_the_map(store: GraphStore
     assert months is not None and (months.median, months.low, months.high) == (7.0, 2.0, 15.0)
 
     create_schema(store)
-    loader = GraphLoader(store, extractor.lexicons)
+    loader = GraphLoader(store, ConceptResolver(extractor.lexicons))
     loader.load([(article, ex)])
     loader.finish()
     rows = associations(store, AssociationQuery(role="exposure")).rows

@@ -27,16 +27,17 @@ from pmlkg.api.models import Association, Case, Defect, Drug, Gene
 from pmlkg.api.routers.survival import SurvivalResult
 from pmlkg.extraction.lexicons import load_lexicons
 from pmlkg.extraction.records import ArticleExtraction, DrugUse, Entity, Evidence, Patient, SeriesFacts, Summary
-from pmlkg.graph.kaplan_meier import curves
+from pmlkg.graph.queries.survival import curves
+from pmlkg.extraction.concepts import ConceptResolver
 from pmlkg.graph.load import GraphLoader
 from pmlkg.graph.queries import counting, entities
 from pmlkg.graph.queries.associations import AssociationQuery, associations, with_evidence
 from pmlkg.graph.queries.cases import CaseFilter, case_details, case_page
 from pmlkg.graph.queries.survival import survival_data
 from pmlkg.graph.schema import create_schema
-from pmlkg.graph.store import GraphStore
+from pmlkg.graph.stores import GraphStore
 from pmlkg.ingest.records import AbstractSection, Article
-from tests.graph_dump import dump
+from pmlkg.testing.graph_dump import dump
 from tests.neo4j_guide import load_build_guide
 
 ICL = "pmlkg:idiopathic-cd4-lymphopenia"
@@ -155,7 +156,7 @@ def _pairs() -> list[tuple[Article, ArticleExtraction]]:
 
 def _load(store: GraphStore) -> None:
     create_schema(store)
-    loader = GraphLoader(store, load_lexicons())
+    loader = GraphLoader(store, ConceptResolver(load_lexicons()))
     loader.load(_pairs())
     loader.finish()
 

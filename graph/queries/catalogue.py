@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pmlkg.graph.store import GraphStore
+from pmlkg.graph.stores import GraphStore
 
 DEFAULT_TIMEOUT_MS = 10_000
 

@@ -14,7 +14,7 @@ from pmlkg.graph.queries.cases import case_details, evidence_map
 from pmlkg.graph.queries.catalogue import props, query, run, whole
 from pmlkg.graph.queries.counting import (attributable, deaths_given, deaths_of, patients_given, survivors_given,
                                     survivors_of, unknown_outcome)
-from pmlkg.graph.store import GraphStore
+from pmlkg.graph.stores import GraphStore
 
 _KEY = "coalesce(n.symbol, n.id, n.name)"  # the key of any mention target (schema.yaml keys)
 # Outcomes among the patients given a drug, from a case ``c`` and its patient count ``weight``.

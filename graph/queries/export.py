@@ -7,7 +7,7 @@ from typing import Any
 
 from pmlkg.graph.queries.catalogue import props, query, run
 from pmlkg.graph.schema import SCHEMA
-from pmlkg.graph.store import GraphStore
+from pmlkg.graph.stores import GraphStore
 
 PAGE = 2000
 

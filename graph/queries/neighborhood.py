@@ -13,7 +13,7 @@ from typing import Any
 
 from pmlkg.graph.queries.catalogue import props, query, run
 from pmlkg.graph.schema import SCHEMA
-from pmlkg.graph.store import GraphStore
+from pmlkg.graph.stores import GraphStore
 
 MAX_DEPTH = 3
 _EDGE_PROPS = ("role", "negated", "pmid", "n_patients", "months", "count", "facts")

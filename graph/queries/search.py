@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pmlkg.graph.queries.catalogue import query, run
-from pmlkg.graph.store import GraphStore
+from pmlkg.graph.stores import GraphStore
 
 _RANK = "CASE WHEN t = $q THEN 0 WHEN t STARTS WITH $q THEN 1 WHEN any(s IN syn WHERE s = $q) THEN 1 ELSE 2 END"
 SEARCH = query("search", f"""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pmlkg.graph.queries.catalogue import query, run
-from pmlkg.graph.store import GraphStore
+from pmlkg.graph.stores import GraphStore
 
 PING = query("ping", "RETURN 1 AS ok")
 NODE_COUNTS = query("node_counts", """

@@ -14,12 +14,13 @@ describe the literature, not a risk.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from pmlkg.graph.queries.catalogue import query, run, whole
 from pmlkg.graph.queries.counting import patients_given
-from pmlkg.graph.store import GraphStore
+from pmlkg.graph.statistics import SurvivalGroup, kaplan_meier
+from pmlkg.graph.stores import GraphStore
 
 GroupBy = Literal["exposure", "category", "defect", "none"]
 
@@ -46,14 +47,6 @@ RETURN c.id AS id, c.cohort_size AS cohort_size, c.deaths AS deaths, c.survivors
        c.months_kind AS months_kind, diseases, exposures
 ORDER BY id
 """, year_min=None, year_max=None)
-
-
-@dataclass(slots=True)
-class SurvivalGroup:
-    name: str
-    durations: list[float] = field(default_factory=list)
-    events: list[bool] = field(default_factory=list)
-    cases: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -171,3 +164,12 @@ def survival_data(store: GraphStore, *, group_by: GroupBy, drugs: list[str] | No
             g.cases += [s.case] * s.cohort_size
     ordered = sorted(groups.values(), key=lambda g: (-len(g.durations), g.name))
     return SurvivalData(groups=ordered, without_time=without, patients=len(rows), series=series)
+
+
+def curves(data: SurvivalData, *, max_groups: int = 8) -> dict[str, Any]:
+    """The Kaplan-Meier curves of ``data``'s groups, with what was left out and why."""
+    return {**kaplan_meier(data.groups, max_groups=max_groups),
+            "without_time": data.without_time, "patients": data.patients,
+            "series_considered": len(data.series), "series_left_out": data.series_left_out,
+            "series_patients_left_out": data.series_patients_left_out,
+            "series": [asdict(s) for s in data.series]}

@@ -1,4 +1,4 @@
-"""The one graph-store interface, and ``open_store`` which picks a backend from a URI.
+"""The one graph-store interface and the helpers every backend shares (the backends import this).
 
 Everything above this layer (loader, queries, API) talks to ``GraphStore`` only, so the same
 Cypher runs on the embedded FalkorDB, an external FalkorDB, or Neo4j 5.
@@ -13,7 +13,7 @@ Conventions every backend honours:
   ``date($d)``; a query that forgets it stores a string on both backends alike, instead of
   working on Neo4j and failing on FalkorDB.
 * ``read`` runs read-only and raises ``WriteRefused`` for a write; errors are the ones in
-  ``graph.errors``.
+  ``stores.errors``.
 """
 
 from __future__ import annotations
@@ -22,14 +22,9 @@ import datetime as _dt
 import os
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self, runtime_checkable
 from urllib.parse import urlsplit
-
-EMBEDDED_URIS = ("falkordb:", "falkordb:embedded")
-NEO4J_SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
-SUPPORTED = "falkordb: | falkordb:embedded | falkordb://host:port | neo4j:// | neo4j+s:// | bolt:// | bolt+s://"
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -91,27 +86,6 @@ class ClosingStore:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
-
-
-def open_store(uri: str, data_dir: Path, *, graph_name: str = "pmlkg", start: bool = True) -> GraphStore:
-    """Connect to the store named by ``uri``.
-
-    ``falkordb:`` / ``falkordb:embedded`` use the embedded server under ``data_dir/falkordb``,
-    starting it when ``start`` (else ``StoreUnavailable`` if it is not running). ``graph_name``
-    selects the FalkorDB graph; Neo4j takes its database from the URI path or ``NEO4J_DATABASE``.
-    """
-    uri = uri.strip()
-    if uri in EMBEDDED_URIS:
-        from pmlkg.graph.falkordb_store import open_embedded
-        return open_embedded(uri, Path(data_dir), graph_name=graph_name, start=start)
-    scheme = uri.split("://", 1)[0].lower() if "://" in uri else ""
-    if scheme == "falkordb":
-        from pmlkg.graph.falkordb_store import open_tcp
-        return open_tcp(uri, graph_name=graph_name)
-    if scheme in NEO4J_SCHEMES:
-        from pmlkg.graph.neo4j_store import open_neo4j
-        return open_neo4j(uri)
-    raise ValueError(f"unsupported graph store URI {uri!r}: use one of {SUPPORTED}")
 
 
 def split_host_port(uri: str, default_port: int) -> tuple[str, int]:

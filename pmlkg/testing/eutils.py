@@ -3,7 +3,7 @@
 Pure standard library: a :class:`http.server.ThreadingHTTPServer` on ``127.0.0.1`` and a free port,
 served from a daemon thread, so tests and ``bench/`` can import it::
 
-    from tests.eutils_server import EutilsServer, records_from_demo, running
+    from pmlkg.testing.eutils import EutilsServer, records_from_demo, running
 
     with running(records_from_demo()) as server:
         client = EntrezClient(EntrezConfig(base_url=server.url))   # http://127.0.0.1:PORT/entrez/eutils/
@@ -96,13 +96,15 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 from xml.sax.saxutils import escape
 
+from pmlkg.ingest.files import DEMO_CORPUS
+
 __all__ = [
     "DEMO_XML", "ESEARCH_LIMIT", "EFETCH_MAX", "FAULT_KINDS", "PUBMED_DOCTYPE", "ESEARCH_DOCTYPE",
     "EPOST_DOCTYPE", "EFETCH_ERROR_DOCTYPE", "EutilsServer", "Record", "RequestLog", "make_record",
     "records_from_demo", "synthetic_records", "running", "words",
 ]
 
-DEMO_XML = Path(__file__).resolve().parents[1] / "ingest" / "demo" / "pml_pid_demo.xml"
+DEMO_XML = DEMO_CORPUS
 
 ESEARCH_LIMIT = 9_999   # PubMed ESearch lists ids 0..9998 of a result, never further
 EFETCH_MAX = 10_000     # EFetch: "retmax ... up to a maximum of 10,000"

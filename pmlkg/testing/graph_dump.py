@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from pmlkg.graph.schema import SCHEMA
-from pmlkg.graph.store import GraphStore
+from pmlkg.graph.stores import GraphStore
 
 
 def _key(node: dict[str, Any]) -> str:

@@ -16,6 +16,7 @@ Why some choices:
 from __future__ import annotations
 
 import contextlib
+import pathlib
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -32,8 +33,8 @@ from neo4j.exceptions import (
 )
 from neo4j.graph import Node, Path, Relationship
 
-from pmlkg.graph.errors import QueryError, QueryTimeout, StoreError, StoreUnavailable, WriteRefused
-from pmlkg.graph.store import ClosingStore, env, identifier, iso_params
+from pmlkg.graph.stores.errors import QueryError, QueryTimeout, StoreError, StoreUnavailable, WriteRefused
+from pmlkg.graph.stores.base import ClosingStore, env, identifier, iso_params
 
 CONNECT_TIMEOUT_S = 5.0
 RETRY_TIME_S = 15.0
@@ -166,7 +167,10 @@ class Neo4jStore(ClosingStore):
         return QueryError(str(exc))
 
 
-def open_neo4j(uri: str) -> Neo4jStore:
+def open_neo4j(uri: str, data_dir: pathlib.Path | None = None, *, graph_name: str = "pmlkg",  # noqa: ARG001
+               start: bool = False) -> Neo4jStore:
+    """Neo4j 5 over Bolt (``data_dir``, ``graph_name`` and ``start`` are the openers' common signature: the
+    database comes from the URI path or ``NEO4J_DATABASE``)."""
     parts = urlsplit(uri)
     host = parts.hostname or "localhost"
     netloc = f"[{host}]" if ":" in host else host

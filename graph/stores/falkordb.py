@@ -26,8 +26,8 @@ from falkordb import Path as FPath
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from pmlkg.graph.embedded import EmbeddedFalkorDB
-from pmlkg.graph.errors import (
+from pmlkg.graph.stores.embedded import EmbeddedFalkorDB
+from pmlkg.graph.stores.errors import (
     QueryError,
     QueryTimeout,
     StoreBusy,
@@ -35,7 +35,7 @@ from pmlkg.graph.errors import (
     StoreUnavailable,
     WriteRefused,
 )
-from pmlkg.graph.store import ClosingStore, env, identifier, iso_params, split_host_port
+from pmlkg.graph.stores.base import ClosingStore, env, identifier, iso_params, split_host_port
 
 log = logging.getLogger(__name__)
 
@@ -251,8 +251,9 @@ def open_embedded(uri: str, data_dir: Path, *, graph_name: str, start: bool) -> 
     return store
 
 
-def open_tcp(uri: str, *, graph_name: str) -> FalkorDBStore:
-    """``falkordb://[user:password@]host[:port]``; the password may come from ``FALKORDB_PASSWORD``."""
+def open_tcp(uri: str, data_dir: Path, *, graph_name: str, start: bool) -> FalkorDBStore:  # noqa: ARG001
+    """``falkordb://[user:password@]host[:port]``; the password may come from ``FALKORDB_PASSWORD``.
+    ``data_dir`` and ``start`` are part of every opener's signature; a remote server is never started."""
     host, port = split_host_port(uri, 6379)
     parts = urlsplit(uri)
     password = unquote(parts.password) if parts.password else env("FALKORDB_PASSWORD")

@@ -51,7 +51,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from pmlkg.graph.errors import StoreBusy, StoreUnavailable
+from pmlkg.graph.stores.errors import StoreBusy, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
