@@ -6,7 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Role = Literal["exposure", "treatment", "other"]
+from pmlkg.schema import Outcome, OutcomeEvent, Role, Sex, SummaryKind
+
 
 
 class ErrorBody(BaseModel):
@@ -85,7 +86,7 @@ class CaseDrug(BaseModel):
 
 
 class CaseOutcome(BaseModel):
-    outcome: str
+    outcome: OutcomeEvent
     months: float | None = None
     evidence: EvidenceRef
 
@@ -113,7 +114,7 @@ class SeriesSummary(BaseModel):
     median: float | None
     low: float | None
     high: float | None
-    kind: Literal["median", "mean", "single"] | None = Field(description="single: one value for the whole series")
+    kind: SummaryKind | None = Field(description="single: one value for the whole series")
 
 
 class SeriesDrug(BaseModel):
@@ -159,9 +160,9 @@ class Case(BaseModel):
     index: int
     cohort_size: int = Field(1, description="> 1: a series whose patients the abstract does not separate")
     age_years: float | None = None
-    sex: str | None = None
+    sex: Sex | None = None
     cd4_per_ul: int | None = None
-    outcome: str = "unknown"
+    outcome: Outcome = "unknown"
     months_to_outcome: float | None = None
     iris: bool = False
     deaths: int | None = Field(description="A patient 0 or 1; a series its stated deaths (null: not stated)")

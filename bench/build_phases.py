@@ -16,7 +16,7 @@ from pmlkg.extraction.extractor import Extractor
 from pmlkg.graph.stores.embedded import EmbeddedFalkorDB
 from pmlkg.extraction.concepts import ConceptResolver
 from pmlkg.graph.load import GraphLoader
-from pmlkg.graph.schema import create_schema
+from pmlkg.graph.constraints import create_schema
 from pmlkg.graph.stores import open_store
 from pmlkg.ingest.files import DEMO_CORPUS, read_file
 

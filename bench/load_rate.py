@@ -52,7 +52,8 @@ from pmlkg.extraction.lexicons import load_lexicons  # noqa: E402
 from pmlkg.graph.stores.embedded import EmbeddedFalkorDB  # noqa: E402
 from pmlkg.extraction.concepts import ConceptResolver  # noqa: E402
 from pmlkg.graph.load import ENTITY_LABELS, WRITE_STATEMENTS, GraphLoader  # noqa: E402
-from pmlkg.graph.schema import SCHEMA, create_schema  # noqa: E402
+from pmlkg.graph.constraints import create_schema  # noqa: E402
+from pmlkg.schema import SCHEMA  # noqa: E402
 from pmlkg.graph.stores import GraphStore, open_store  # noqa: E402
 from pmlkg.testing.graph_dump import dump  # noqa: E402
 

@@ -39,7 +39,7 @@ from pmlkg.extraction.lexicons import Lexicons, load_lexicons
 from pmlkg.extraction.records import ArticleExtraction, DrugUse, Entity, Evidence, Patient, SeriesFacts, Summary
 from pmlkg.extraction.concepts import ConceptResolver
 from pmlkg.graph.load import GraphLoader, LoadReport
-from pmlkg.graph.schema import create_schema
+from pmlkg.graph.constraints import create_schema
 from pmlkg.graph.stores import GraphStore
 from pmlkg.ingest.records import AbstractSection, Article, MeshHeading
 

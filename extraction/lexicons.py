@@ -22,12 +22,13 @@ from types import MappingProxyType
 from typing import Literal
 
 from pmlkg.nlp_models import lexicon_dir
+from pmlkg.schema import EntityLabel
 
 LEXICON_DIR: Path = lexicon_dir()
 FILES = ("genes.tsv", "defects.tsv", "drugs.tsv", "drug_classes.tsv", "hgnc_genes.tsv", "non_entities.tsv")
 MIN_TERM_CHARS = 3  # 1-2 character strings (C3, γc) are too ambiguous to match in free text
 
-Label = Literal["GENE", "DRUG", "DRUG_CLASS", "DEFECT"]
+Label = EntityLabel  # the lexicons name GENE, DRUG, DRUG_CLASS and DEFECT terms (pmlkg/schema.yaml)
 
 
 @dataclass(frozen=True, slots=True)

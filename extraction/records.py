@@ -7,11 +7,12 @@ fields may only grow. Offsets index :meth:`ingest.records.Article.text`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-Label = Literal["GENE", "DRUG", "DRUG_CLASS", "DEFECT", "DISEASE"]  # DISEASE: not an immune defect
-Role = Literal["exposure", "treatment", "other"]
-Outcome = Literal["died", "survived", "unknown"]
+from pmlkg.schema import EntityLabel, Outcome, Role, Sex, SummaryKind
+
+# The vocabularies are the model's (pmlkg/schema.yaml enums): entity labels, drug roles, outcomes.
+Label = EntityLabel
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,7 @@ class Summary:
     median: float | None = None
     low: float | None = None
     high: float | None = None
-    kind: Literal["median", "mean", "single"] = "median"  # "single": one value stated for the series
+    kind: SummaryKind = "median"  # "single": one value stated for the series
 
 
 @dataclass(slots=True)
@@ -103,7 +104,7 @@ class Patient:
     index: int  # 0-based within the article; (pmid, index) is the stable key
     cohort_size: int = 1  # > 1: a series whose patients the abstract does not separate
     age_years: float | None = None
-    sex: Literal["male", "female"] | None = None
+    sex: Sex | None = None
     cd4_per_ul: int | None = None
     defects: list[Entity] = field(default_factory=list)
     genes: list[Entity] = field(default_factory=list)

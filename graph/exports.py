@@ -3,8 +3,9 @@
 KGX (the Knowledge Graph Exchange format of the Biolink community): one JSON object per line,
 nodes with ``id`` (a CURIE), ``category`` (Biolink classes from schema.yaml), ``name``; edges
 with ``subject``, ``predicate``, ``object``, ``publications`` and ``supporting_text``, plus every
-pmlkg property. CURIEs: PMID:, HGNC:/NCBIGene: for genes, DRUGBANK:/MESH: for drugs, the lexicon
-ids for defects (iuis:, pmlkg:), ``pmlkg.*:`` for what has no public id.
+pmlkg property. CURIEs as schema.yaml's ``curies``/``id_prefix`` say: PMID:, HGNC:/NCBIGene: for
+genes, DRUGBANK:/MESH: for drugs, the lexicon ids for defects (iuis:, pmlkg:), ``pmlkg.*:`` for what
+has no public id.
 
 CSV: a ZIP with a node file per label and a relationship file per (type, source label, target
 label), headers typed for ``neo4j-admin database import full`` (an ID space per label, since keys
@@ -23,30 +24,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from pmlkg.graph.queries import export
-from pmlkg.graph.schema import SCHEMA
+from pmlkg.schema import SCHEMA
 from pmlkg.graph.stores import GraphStore
 
 ARRAY_DELIMITER = ";"
 _RESERVED = frozenset({"id", "category", "name", "subject", "object", "predicate"})  # KGX's own fields
-
-
-def node_curie(label: str, node: dict[str, Any]) -> str:
-    key = node.get(SCHEMA.key_of(label))
-    if label == "Publication":
-        return f"PMID:{key}"
-    if label == "Gene":
-        if node.get("hgnc_id"):
-            return str(node["hgnc_id"])
-        if node.get("ncbi_gene_id"):
-            return f"NCBIGene:{node['ncbi_gene_id']}"
-    if label == "Drug":
-        if node.get("drugbank_id"):
-            return f"DRUGBANK:{node['drugbank_id']}"
-        if node.get("mesh_id"):
-            return f"MESH:{node['mesh_id']}"
-    if label == "Disease" and str(key).startswith(("iuis:", "pmlkg:")):
-        return str(key)
-    return f"pmlkg.{label.lower()}:{key}"
 
 
 def _name(label: str, node: dict[str, Any]) -> Any:
@@ -56,7 +38,7 @@ def _name(label: str, node: dict[str, Any]) -> Any:
 def kgx_nodes(store: GraphStore) -> Iterator[str]:
     for label, node in export.nodes(store):
         record = {**{k: v for k, v in node.items() if v is not None and k not in _RESERVED},
-                  "id": node_curie(label, node), "category": [SCHEMA.nodes[label].biolink], "name": _name(label, node),
+                  "id": SCHEMA.nodes[label].curie(node), "category": [SCHEMA.nodes[label].biolink], "name": _name(label, node),
                   "provided_by": ["pmlkg"], "pmlkg_label": label, "pmlkg_key": node.get(SCHEMA.key_of(label))}
         if label == "Disease" and node.get("omim"):
             record["xref"] = [f"OMIM:{o}" for o in node["omim"]]
@@ -64,10 +46,10 @@ def kgx_nodes(store: GraphStore) -> Iterator[str]:
 
 
 def kgx_edges(store: GraphStore) -> Iterator[str]:
-    curies = {(label, node.get(SCHEMA.key_of(label))): node_curie(label, node) for label, node in export.nodes(store)}
+    curies = {(label, node.get(SCHEMA.key_of(label))): SCHEMA.nodes[label].curie(node) for label, node in export.nodes(store)}
     for rel, source, props, target in export.edges(store):
-        subject = curies.get(source, f"pmlkg.{source[0].lower()}:{source[1]}")
-        obj = curies.get(target, f"pmlkg.{target[0].lower()}:{target[1]}")
+        subject = curies.get(source) or SCHEMA.nodes[source[0]].key_curie(source[1])
+        obj = curies.get(target) or SCHEMA.nodes[target[0]].key_curie(target[1])
         qualifier = str(props.get("role") or props.get("pmid") or "")
         record = {
             "id": "pmlkg:" + hashlib.sha1(f"{subject}|{rel}|{obj}|{qualifier}".encode()).hexdigest()[:16],

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pmlkg.extraction.records import ArticleExtraction, Concept, Entity, Evidence, Patient, SeriesFacts, Summary
-from pmlkg.graph.schema import OUTCOMES, SCHEMA, SERIES_SUMMARIES
+from pmlkg.schema import OUTCOME_NAMES, SCHEMA, SERIES_SUMMARIES
 from pmlkg.graph.stores import GraphStore
 from pmlkg.ingest.records import Article
 
@@ -383,7 +383,7 @@ class GraphLoader:
             rows.received[label].append(row)
         outcomes = ([p.outcome] if p.outcome != "unknown" else []) + (["iris"] if p.iris else [])
         for outcome in outcomes:
-            rows.nodes["Outcome"].setdefault(outcome, {"key": outcome, "props": {"name": OUTCOMES[outcome]}})
+            rows.nodes["Outcome"].setdefault(outcome, {"key": outcome, "props": {"name": OUTCOME_NAMES[outcome]}})
             ev = p.outcome_evidence if outcome != "iris" else None
             rows.had_outcome.append({"case": cid, "key": outcome, "props": {
                 **_sentence_evidence(article.pmid, ev, ex.extractor),

@@ -21,7 +21,7 @@ from pmlkg.extraction.text_checks import refused
 from pmlkg.graph.stores.errors import StoreBusy
 from pmlkg.extraction.concepts import ConceptResolver
 from pmlkg.graph.load import GraphLoader
-from pmlkg.graph.schema import create_schema
+from pmlkg.graph.constraints import create_schema
 from pmlkg.graph.stores import GraphStore
 from pmlkg.ingest.cache import all_caches, cache_root
 from pmlkg.ingest.files import read_files

@@ -8,7 +8,7 @@ import pytest
 from pmlkg.api.cypher_guard import check_user_query
 from pmlkg.graph.stores.embedded import EmbeddedFalkorDB
 from pmlkg.graph.queries import CATALOGUE
-from pmlkg.graph.schema import SCHEMA
+from pmlkg.schema import SCHEMA
 from pmlkg.graph.stores import GraphStore, open_store
 
 NAMES = sorted(CATALOGUE)

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from pmlkg.graph.schema import SCHEMA
+from pmlkg.schema import SCHEMA
 from tests.neo4j_guide import load_build_guide
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,7 +47,7 @@ CONTROLS: dict[str, tuple[str, str | None, str | None]] = {
 
 
 def graph_model() -> dict[str, list[str]]:
-    """Labels, relationship types and property keys of graph/schema.yaml, for the linter's warnings."""
+    """Labels, relationship types and property keys of pmlkg/schema.yaml, for the linter's warnings."""
     keys = set(SCHEMA.evidence_properties)
     for spec in [*SCHEMA.nodes.values(), *SCHEMA.relationships.values()]:
         keys.update(spec.properties)
@@ -168,7 +168,7 @@ def test_saved_queries_use_only_the_model(lint: LintRun) -> None:
     saved = [r for name, r in lint.results.items() if name.startswith("saved:")]
     assert saved, "graph/neo4j/saved_queries.cypher holds no query"
     noisy = [r for r in saved if r["warnings"]]
-    assert not noisy, f"saved queries outside graph/schema.yaml:\n{_report(noisy, 'warnings')}"
+    assert not noisy, f"saved queries outside pmlkg/schema.yaml:\n{_report(noisy, 'warnings')}"
 
 
 @pytest.mark.parametrize("name", list(CONTROLS))

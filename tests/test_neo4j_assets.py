@@ -1,7 +1,7 @@
 """The Neo4j Browser assets in graph/neo4j/ agree with the graph model and with each other.
 
 Why: the style, its JSON twin (for the web page), the saved queries and the guide are four views
-of graph/schema.yaml. Nothing runs them in CI (there is no Neo4j here), so drift would only show
+of pmlkg/schema.yaml. Nothing runs them in CI (there is no Neo4j here), so drift would only show
 in front of a user. The Cypher of the saved queries is linted in tests/test_cypher_lint.py.
 """
 
@@ -20,7 +20,7 @@ from tests.neo4j_guide import load_build_guide
 
 REPO = Path(__file__).resolve().parents[1]
 ASSETS = REPO / "graph" / "neo4j"
-SCHEMA = yaml.safe_load((REPO / "graph" / "schema.yaml").read_text(encoding="utf-8"))
+SCHEMA = yaml.safe_load((REPO / "pmlkg" / "schema.yaml").read_text(encoding="utf-8"))
 LABELS = list(SCHEMA["nodes"])
 REL_TYPES = list(SCHEMA["relationships"])
 build_guide = load_build_guide()

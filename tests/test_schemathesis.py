@@ -38,7 +38,7 @@ from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from pmlkg.graph.stores.embedded import EmbeddedFalkorDB
-from pmlkg.graph.schema import SCHEMA
+from pmlkg.schema import SCHEMA
 from pmlkg.graph.stores import open_store
 from pmlkg.settings import Settings
 from pmlkg.testing.live_server import serve

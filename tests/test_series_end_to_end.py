@@ -13,7 +13,7 @@ from pmlkg.extraction.extractor import Extractor, article_from_text
 from pmlkg.extraction.concepts import ConceptResolver
 from pmlkg.graph.load import GraphLoader
 from pmlkg.graph.queries.associations import AssociationQuery, associations
-from pmlkg.graph.schema import create_schema
+from pmlkg.graph.constraints import create_schema
 from pmlkg.graph.stores import GraphStore
 
 COL = "iuis:common-variable-immune-deficiency-with-no-gene-defect-specified"  # CVID, no gene named

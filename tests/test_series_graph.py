@@ -34,7 +34,7 @@ from pmlkg.graph.queries import counting, entities
 from pmlkg.graph.queries.associations import AssociationQuery, associations, with_evidence
 from pmlkg.graph.queries.cases import CaseFilter, case_details, case_page
 from pmlkg.graph.queries.survival import survival_data
-from pmlkg.graph.schema import create_schema
+from pmlkg.graph.constraints import create_schema
 from pmlkg.graph.stores import GraphStore
 from pmlkg.ingest.records import AbstractSection, Article
 from pmlkg.testing.graph_dump import dump

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
 from pmlkg.api.deps import Store
 from pmlkg.api.errors import InvalidParameter, NotFound, check_range
-from pmlkg.api.models import Case, CasePage, ErrorResponse, Role
+from pmlkg.api.models import Case, CasePage, ErrorResponse, Outcome, Role, Sex
 from pmlkg.graph.queries.cases import CaseFilter, case_details, case_page
 
 router = APIRouter(tags=["cases"], responses={422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
@@ -23,8 +23,8 @@ def list_patients(
     drug: Annotated[str | None, Query(min_length=1, max_length=200,
                                       description="Drug name, DrugBank id or drug class id")] = None,
     role: Annotated[Role | None, Query(description="With drug: only this role")] = None,
-    outcome: Annotated[Literal["died", "survived", "unknown"] | None, Query()] = None,
-    sex: Annotated[Literal["male", "female"] | None, Query()] = None,
+    outcome: Annotated[Outcome | None, Query()] = None,
+    sex: Annotated[Sex | None, Query()] = None,
     age_min: Annotated[float | None, Query(ge=0, le=120)] = None,
     age_max: Annotated[float | None, Query(ge=0, le=120)] = None,
     year_min: Annotated[int | None, Query(ge=1900, le=2100)] = None,

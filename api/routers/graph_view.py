@@ -10,7 +10,7 @@ from pmlkg.api.deps import Store
 from pmlkg.api.errors import InvalidParameter, NotFound
 from pmlkg.api.models import ErrorResponse, GraphEdge, GraphNode, GraphView
 from pmlkg.graph.queries.neighborhood import neighbourhood, parse_node_id
-from pmlkg.graph.schema import SCHEMA
+from pmlkg.schema import SCHEMA
 
 router = APIRouter(tags=["graph"], responses={404: {"model": ErrorResponse}, 422: {"model": ErrorResponse},
                                               503: {"model": ErrorResponse}})

@@ -92,7 +92,7 @@ def load_style(path: Path = STYLE_JSON) -> dict[str, dict[str, str]]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-# What each label is, in a phrase (the model itself is graph/schema.yaml; the test checks that
+# What each label is, in a phrase (the model itself is pmlkg/schema.yaml; the test checks that
 # every label and relationship type there appears in the guide).
 _LABELS = {
     "Publication": "a PubMed article",
@@ -132,7 +132,7 @@ def _model_slide(style: dict[str, dict[str, str]]) -> str:
     <div class="col-sm-12">
     <h3>The pmlkg graph</h3>
     <p class="lead">PML (progressive multifocal leukoencephalopathy) case reports in inborn errors of
-    immunity, extracted from PubMed abstracts. The model is <code>graph/schema.yaml</code>.</p>
+    immunity, extracted from PubMed abstracts. The model is <code>pmlkg/schema.yaml</code>.</p>
     <h4>Node labels (caption property)</h4>
     <ul>
 {labels}

@@ -1,4 +1,4 @@
-// Saved queries for Neo4j Browser over the pmlkg graph (model: graph/schema.yaml).
+// Saved queries for Neo4j Browser over the pmlkg graph (model: pmlkg/schema.yaml).
 // Format: each query starts with a `// name: ...` line and a one-line `// ...` description,
 // and a line holding only `;` ends it. graph/neo4j/build_guide.py turns this file into
 // guide.html, and tests/test_cypher_lint.py lints every query with Neo4j's Cypher front end.

@@ -24,6 +24,7 @@ from pmlkg.graph.queries.counting import (attributable, deaths_given, patients_g
                                     unknown_outcome)
 from pmlkg.graph.statistics import TwoByTwo, fisher_exact_p, median, reporting_odds_ratio
 from pmlkg.graph.stores import GraphStore
+from pmlkg.schema import Role
 
 RowAxis = Literal["drug", "drug_class"]
 ColAxis = Literal["defect", "gene"]
@@ -153,7 +154,7 @@ UNIVERSE = {c: query(f"association_universe_{c}", _universe(c), year_min=None, y
 class AssociationQuery:
     rows: RowAxis = "drug"
     cols: ColAxis = "defect"
-    role: Literal["exposure", "treatment", "other"] = "exposure"
+    role: Role = "exposure"
     row_keys: list[str] | None = None  # restrict rows (drug names or class ids), resolved by the caller
     col: str | None = None  # one defect (id or name) or gene symbol
     category: str | None = None  # IUIS category of the defect (defect axis only)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pmlkg.graph.queries.catalogue import props, query, run, whole
 from pmlkg.graph.queries.counting import attributable, deaths_of, patients_given, survivors_of, unknown_outcome
-from pmlkg.graph.schema import SERIES_SUMMARIES
+from pmlkg.schema import SERIES_SUMMARIES
 from pmlkg.graph.stores import GraphStore
 
 

@@ -2,7 +2,7 @@
 (Cypher fragments, and the one piece of arithmetic the callers do on their results).
 
 A case is a patient or a series the abstract does not separate (``cohort_size`` > 1; its group
-facts are Case properties, see graph/schema.yaml).
+facts are Case properties, see pmlkg/schema.yaml).
 
 - **Patients given a drug** (:func:`patients_given`): a patient counts 1; a series counts the
   number it says received the drug (``RECEIVED.n_patients``). A series that names a drug without

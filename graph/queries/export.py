@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from pmlkg.graph.queries.catalogue import props, query, run
-from pmlkg.graph.schema import SCHEMA
+from pmlkg.schema import SCHEMA
 from pmlkg.graph.stores import GraphStore
 
 PAGE = 2000

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pmlkg.graph.queries.catalogue import props, query, run
-from pmlkg.graph.schema import SCHEMA
+from pmlkg.schema import SCHEMA
 from pmlkg.graph.stores import GraphStore
 
 MAX_DEPTH = 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pmlkg.graph.schema import SCHEMA
+from pmlkg.schema import SCHEMA
 from pmlkg.graph.stores import GraphStore
 
 
