@@ -212,7 +212,7 @@ class Article(BaseModel):
     retracted: bool = False
     about_pml: bool = False
     is_case: bool = False
-    n_cases: int = 0
+    n_cases: int = Field(description="Patients the article reports (a series counts its size)")
     extractor: str | None = None
     mentions: list[Mention] = []
     cases: list[Case] = []
@@ -252,7 +252,7 @@ class Drug(BaseModel):
     members: list[str] = Field(default_factory=list, description="For a class: its drugs in the graph")
     synonyms: list[str] = []
     normalised: bool = False
-    articles: int = 0
+    articles: int = Field(description="Articles mentioning it")
     by_role: dict[str, RoleCount] = Field(default_factory=dict, description="Cases and patients per role; negated "
                                                                             "mentions excluded")
     defects: list[DrugDefect] = []
@@ -281,7 +281,7 @@ class Gene(BaseModel):
     normalised: bool = False
     diseases: list[GeneDisease] = []
     support_pmids: list[str] = Field(default_factory=list, description="Articles linking the gene to a defect")
-    articles: int = Field(0, description="Articles mentioning the gene")
+    articles: int = Field(description="Articles mentioning the gene")
     cases: int = Field(description="Case records with the gene (patients and series)")
     patients: int = Field(description="Their patients, leaving out mixed-defect series (mixed_series)")
     deaths: int

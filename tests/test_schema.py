@@ -98,3 +98,30 @@ def test_node_ids_follow_the_schema_curie_rules() -> None:
     assert drug.curie({"name": "rituximab", "drugbank_id": None, "mesh_id": "D000069283"}) == "MESH:D000069283"
     assert SCHEMA.nodes["Publication"].curie({"pmid": "123"}) == "PMID:123"
     assert SCHEMA.nodes["ChemicalEntity"].key_curie("x") == "pmlkg.chemicalentity:x"
+
+
+def _statements() -> dict[str, str]:
+    from importlib.resources import files
+
+    from pmlkg.graph.load import WRITE_STATEMENTS
+    from pmlkg.graph.queries import CATALOGUE
+
+    saved = files("pmlkg.graph.neo4j").joinpath("saved_queries.cypher").read_text(encoding="utf-8")
+    return {**{f"catalogue:{n}": q.cypher for n, q in CATALOGUE.items()},
+            **{f"load:{n}": c for n, c in WRITE_STATEMENTS.items()}, "saved_queries.cypher": saved}
+
+
+def test_every_node_pattern_matches_on_the_schema_key() -> None:
+    """``(x:Label {prop: ...})`` in any statement pmlkg sends names the label's key, so a key renamed
+    in schema.yaml shows here at every place that still uses the old one."""
+    import re
+
+    pattern = re.compile(r"\(\w*:(\w+)\s*\{(\w+):")
+    wrong, seen = [], 0
+    for name, cypher in _statements().items():
+        for label, prop in pattern.findall(cypher):
+            seen += 1
+            if label not in SCHEMA.nodes or prop != SCHEMA.key_of(label):
+                wrong.append(f"{name}: ({label} {{{prop}: ...}})")
+    assert wrong == []
+    assert seen > 40  # the check saw the statements' node patterns

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pmlkg.graph.queries.catalogue import query, run, whole
-from pmlkg.graph.queries.counting import (attributable, deaths_given, patients_given, survivors_given,
-                                    unknown_outcome)
+from pmlkg.graph.queries.counting import (attributable, deaths_given, patients_given, patients_of, survivors_given,
+                                          unknown_outcome)
 from pmlkg.graph.statistics import TwoByTwo, fisher_exact_p, median, reporting_odds_ratio
 from pmlkg.graph.stores import GraphStore
 from pmlkg.schema import Role
@@ -116,13 +116,13 @@ def _col_totals(col: ColAxis) -> str:
     return f"""{_CASES}
 MATCH {_COL_PATTERN[col]}
 WHERE h.negated = false
-RETURN {_COL_KEY[col]} AS col_key, sum(c.cohort_size) AS cases"""
+RETURN {_COL_KEY[col]} AS col_key, sum({patients_of()}) AS cases"""
 
 
 def _universe(col: ColAxis) -> str:
     return f"""{_CASES}
 {_in_universe(col)}
-RETURN sum(c.cohort_size) AS cases, count(DISTINCT a.pmid) AS articles"""
+RETURN sum({patients_of()}) AS cases, count(DISTINCT a.pmid) AS articles"""
 
 
 # Orders of the rows (``sort=`` of /associations): most patients first, highest ROR, lowest p.

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pmlkg.graph.queries.catalogue import props, query, run, whole
-from pmlkg.graph.queries.counting import attributable, deaths_of, patients_given, survivors_of, unknown_outcome
+from pmlkg.graph.queries.counting import (attributable, deaths_of, patients_given, patients_of, survivors_of,
+                                          unknown_outcome)
 from pmlkg.schema import SERIES_SUMMARIES
 from pmlkg.graph.stores import GraphStore
 
@@ -46,8 +47,8 @@ RETURN c.id AS id
 ORDER BY a.year DESC, c.pmid, c.index
 SKIP $skip LIMIT $limit
 """, **_EXAMPLE, skip=0, limit=20)
-CASE_TOTAL = query("case_total", _FILTERED + """
-RETURN count(c) AS cases, sum(c.cohort_size) AS patients,
+CASE_TOTAL = query("case_total", _FILTERED + f"""
+RETURN count(c) AS cases, sum({patients_of()}) AS patients,
        sum(reduce(m = 0, w IN given | CASE WHEN w > m THEN w ELSE m END)) AS given
 """, **_EXAMPLE)
 

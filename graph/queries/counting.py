@@ -4,6 +4,7 @@
 A case is a patient or a series the abstract does not separate (``cohort_size`` > 1; its group
 facts are Case properties, see pmlkg/schema.yaml).
 
+- **Patients of a case** (:func:`patients_of`): its cohort size (1 for a patient).
 - **Patients given a drug** (:func:`patients_given`): a patient counts 1; a series counts the
   number it says received the drug (``RECEIVED.n_patients``). A series that names a drug without
   a number counts 1: the text asserts that at least one of its patients received it, so 1 is the
@@ -30,6 +31,11 @@ facts are Case properties, see pmlkg/schema.yaml).
 """
 
 from __future__ import annotations
+
+
+def patients_of(case: str = "c") -> str:
+    """How many patients case ``case`` is."""
+    return f"{case}.cohort_size"
 
 
 def patients_given(case: str = "c", rel: str = "r") -> str:

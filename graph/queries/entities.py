@@ -12,8 +12,8 @@ from typing import Any
 
 from pmlkg.graph.queries.cases import case_details, evidence_map
 from pmlkg.graph.queries.catalogue import props, query, run, whole
-from pmlkg.graph.queries.counting import (attributable, deaths_given, deaths_of, patients_given, survivors_given,
-                                    survivors_of, unknown_outcome)
+from pmlkg.graph.queries.counting import (attributable, deaths_given, deaths_of, patients_given, patients_of,
+                                          survivors_given, survivors_of, unknown_outcome)
 from pmlkg.graph.stores import GraphStore
 
 _KEY = "coalesce(n.symbol, n.id, n.name)"  # the key of any mention target (schema.yaml keys)
@@ -22,7 +22,7 @@ _OUTCOMES_GIVEN = (f"sum({deaths_given('c', 'weight')}) AS deaths, "
                    f"sum({survivors_given('c', 'weight')}) AS survivors")
 # A gene's or a defect's cases ``c``: every case record, but patients and outcomes of the attributable
 # ones only (a mixed-defect series cannot attribute its patients to any one of its defects).
-_CASE_COUNTS = (f"count(c) AS cases, sum(CASE WHEN {attributable()} THEN c.cohort_size ELSE 0 END) AS patients, "
+_CASE_COUNTS = (f"count(c) AS cases, sum(CASE WHEN {attributable()} THEN {patients_of()} ELSE 0 END) AS patients, "
                 f"sum(CASE WHEN {attributable()} THEN {deaths_of()} ELSE 0 END) AS deaths, "
                 f"sum(CASE WHEN {attributable()} THEN {survivors_of()} ELSE 0 END) AS survivors, "
                 f"sum(CASE WHEN c IS NULL OR {attributable()} THEN 0 ELSE 1 END) AS mixed_series, "
