@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install system-deps node-deps models lexicons bench clean
+.PHONY: run test lint wheel-check install system-deps node-deps models lexicons bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ test: install system-deps node-deps lint
 ## The lint gate (ruff, rules in pyproject.toml): code it flags does not land.
 lint: install
 	$(BIN)/ruff check .
+
+## The built wheel in a fresh venv outside the checkout: `pmlkg extract`, `build`, `serve` from an empty directory.
+wheel-check: install
+	bash scripts/wheel-check.sh $(BIN)/python
 
 ## System packages the tests use where they can be installed (Debian, as root); otherwise say why not.
 system-deps:
