@@ -269,7 +269,19 @@ class RoleDrug(OutcomeCounts):
     role: Role
 
 
-class Gene(BaseModel):
+class CaseCounts(BaseModel):
+    """A gene's or a defect's cases and their patients, as graph/queries/counting.py counts them."""
+
+    cases: int = Field(description="Case records with it (patients and series)")
+    patients: int = Field(description="Their patients, leaving out mixed-defect series (mixed_series)")
+    deaths: int
+    survivors: int
+    unknown_outcome: int
+    mixed_series: int = Field(description="Series of several defects: in cases and pmids, not in patients or outcomes")
+    pmids: list[str] = []
+
+
+class Gene(CaseCounts):
     model_config = ConfigDict(extra="ignore")
 
     symbol: str
@@ -282,13 +294,6 @@ class Gene(BaseModel):
     diseases: list[GeneDisease] = []
     support_pmids: list[str] = Field(default_factory=list, description="Articles linking the gene to a defect")
     articles: int = Field(description="Articles mentioning the gene")
-    cases: int = Field(description="Case records with the gene (patients and series)")
-    patients: int = Field(description="Their patients, leaving out mixed-defect series (mixed_series)")
-    deaths: int
-    survivors: int
-    unknown_outcome: int
-    mixed_series: int = Field(description="Series of several defects: in cases and pmids, not in patients or outcomes")
-    pmids: list[str] = []
     drugs: list[RoleDrug] = []
 
 
@@ -298,7 +303,7 @@ class DefectDrug(OutcomeCounts):
     role: Role
 
 
-class Defect(BaseModel):
+class Defect(CaseCounts):
     model_config = ConfigDict(extra="ignore")
 
     id: str
@@ -309,13 +314,6 @@ class Defect(BaseModel):
     iuis_table: str | None = None
     normalised: bool = False
     genes: list[str] = []
-    cases: int = Field(description="Case records with the defect (patients and series)")
-    patients: int = Field(description="Their patients, leaving out mixed-defect series (mixed_series)")
-    deaths: int
-    survivors: int
-    unknown_outcome: int
-    mixed_series: int = Field(description="Series of several defects: in cases and pmids, not in patients or outcomes")
-    pmids: list[str] = []
     drugs: list[DefectDrug] = []
 
 

@@ -20,6 +20,7 @@ from pmlkg.extraction.pubtator import PubtatorDoc, read_pubtator
 from pmlkg.eval_cli import LoadedPipeline, load_named_pipeline
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpora"
+# views of pmlkg_extract (the rules alone, each model alone: extraction.pipeline.VIEWS), then what the extractor runs
 PIPELINES = ("pmlkg_rules", "pmlkg_ner_chemdis", "pmlkg_ner_gene", "extract")
 
 

@@ -26,6 +26,7 @@ from spacy.util import ensure_path
 
 from pmlkg.extraction.facts import find_facts
 from pmlkg.extraction.lexicons import NonEntity, Term, is_genus, is_species_of
+from pmlkg.extraction.term_scan import doc_tokens, greedy_scan, term_key
 
 for _attr in ("negated", "hedged"):
     if not Span.has_extension(_attr):
@@ -168,7 +169,7 @@ class LexiconNER:
         ``Lexicons.terms()`` also carries the non-entity forms (``non_entities``): added here too."""
         self._form_words = self._therapy_heads = None
         for t in terms:
-            text = " ".join(t.text.split())
+            text = term_key(t.text)
             if not text:
                 continue
             if t.curated:
@@ -189,7 +190,7 @@ class LexiconNER:
 
     def add_non_entities(self, forms: Iterable[NonEntity]) -> None:
         for f in forms:
-            text = " ".join(f.text.split())
+            text = term_key(f.text)
             value = (frozenset(f.labels), f.context)
             if f.case_sensitive:
                 self.non_exact.setdefault(text, value)
@@ -230,7 +231,7 @@ class LexiconNER:
         """
         if not (self.non_exact or self.non_folded):
             return False
-        text = " ".join(text.split())
+        text = term_key(text)
         hit = self.non_exact.get(text) or self.non_folded.get(text.lower())
         if hit is None and self.non_genera and is_species_of(text, self.non_genera):
             hit = self.non_genera[text.partition(" ")[0].lower()]
@@ -270,44 +271,28 @@ class LexiconNER:
         return j
 
     def __call__(self, doc: Doc) -> Doc:
-        text, n = doc.text, len(doc)
+        text = doc.text
         passages = _Passages(doc, text)
+        bounds, opens = doc_tokens(doc)
         heads = self.therapy_heads()
-        spans: list[Span] = []
-        given: set[int] = set()  # starts of therapy-context matches: curated
-        i = 0
-        while i < n:
-            first = doc[i]
-            if first.is_space or first.is_punct:
-                i += 1
-                continue
-            hit = None
-            maybe_therapy = first.lower_ in heads
-            for j in range(min(n, i + self.max_tokens) - 1, i - 1, -1):
-                last = doc[j]
-                candidate = text[first.idx: last.idx + len(last)]
-                if "\n" in candidate:
-                    continue
-                candidate = " ".join(candidate.split()) if "  " in candidate else candidate
-                found, therapy = self.lookup(candidate), False
-                if found is None and maybe_therapy:
-                    found = self.therapy_lookup(candidate)
-                    therapy = found is not None
-                    if therapy and not therapy_context(text, first.idx, last.idx + len(last)):
-                        found = None
-                if found and found[0] in ("DRUG", "DRUG_CLASS") and len(candidate) <= 5 \
-                        and candidate in self.exact and self._glued_to_number(doc, i):
+        therapy_starts = {t.i for t in doc if t.lower_ in heads} if heads else set()
+
+        def find(candidate: str, i: int, j: int) -> tuple[tuple[str, str], bool] | None:
+            found, therapy = self.lookup(candidate), False
+            if found is None and i in therapy_starts:
+                found = self.therapy_lookup(candidate)
+                therapy = found is not None
+                if therapy and not therapy_context(text, bounds[i][0], bounds[j][1]):
                     found = None
-                if found:
-                    hit = (j, found, therapy)
-                    break
-            if hit is None:
-                i += 1
-                continue
-            j, (label, kb_id), therapy = hit
-            if self.vetoed(doc[i: j + 1].text, label, first.idx, doc[j].idx + len(doc[j]), passages):
-                i = j + 1
-                continue
+            if found and found[0] in ("DRUG", "DRUG_CLASS") and len(candidate) <= 5 \
+                    and candidate in self.exact and self._glued_to_number(doc, i):
+                found = None
+            return (found, therapy) if found else None
+
+        def resolve(i: int, j: int, hit: tuple[tuple[str, str], bool]) -> tuple[int, tuple[tuple[str, str], bool]] | None:
+            (label, kb_id), therapy = hit
+            if self.vetoed(doc[i: j + 1].text, label, bounds[i][0], bounds[j][1], passages):
+                return None
             if label == "DRUG":
                 end = self.salt_end(doc, j)
                 if end > j:
@@ -315,10 +300,15 @@ class LexiconNER:
                     if whole and whole[0] == "DRUG":
                         kb_id = whole[1]
                     j = end
+            return j, ((label, kb_id), therapy)
+
+        spans: list[Span] = []
+        given: set[int] = set()  # starts of therapy-context matches: curated
+        for i, j, ((label, kb_id), therapy) in greedy_scan(text, bounds, find, self.max_tokens, starts=opens,
+                                                           resolve=resolve, squeeze_spaces=True):
             spans.append(Span(doc, i, j + 1, label=label, kb_id=kb_id))
             if therapy:
                 given.add(i)
-            i = j + 1
         if self.spans_key:
             doc.spans[self.spans_key] = spans
             doc.spans[f"{self.spans_key}_curated"] = [s for s in spans

@@ -6,8 +6,9 @@ that badly on real texts, so a trained text classifier decides, one (drug, condi
 time: the sentence with the drug mention replaced by ``@DRUG$`` and the condition mention by
 ``@COND$`` (entity masking: the model learns the wording around the two slots, not the drug or
 the disease, so what it learnt from PHEE's adverse effects carries over to "PML"), scored by a
-spaCy ``textcat`` with exclusive classes (``nlp_models/pmlkg_roles``, trained by
-``nlp_models/recipe/train_roles.py``).
+spaCy ``textcat`` with exclusive classes (trained by ``nlp_models/recipe/train_roles.py`` into
+``nlp_models/build/pmlkg_roles``; shipped inside ``nlp_models/pmlkg_extract``, in the folder of its
+``pmlkg_pml_roles`` component: ``pmlkg_pml_roles/model``).
 
 Training and development data: PHEE (Sun et al., EMNLP 2022), case-report sentences with
 ``Adverse_event`` and ``Potential_therapeutic_event`` annotations. The pair task
@@ -29,7 +30,7 @@ from pmlkg.extraction.evaluate import Counts
 
 ROLES: tuple[str, ...] = ("exposure", "treatment", "none")
 SCORED_ROLES: tuple[str, ...] = ("exposure", "treatment")  # the macro-F1 the target is stated in
-ROLES_PIPELINE = "pmlkg_roles"
+ROLES_PIPELINE = "pmlkg_roles"  # the trained model's name (its folder under nlp_models/build/)
 DRUG_MARK = "@DRUG$"
 COND_MARK = "@COND$"
 
@@ -80,12 +81,13 @@ class RoleModel:
 
     @classmethod
     def load(cls, path: Path | None = None) -> RoleModel:
-        """From ``path``, by default ``nlp_models/pmlkg_roles`` (``extraction.pipeline.MODELS_DIR``)."""
+        """From ``path``, by default the model the shipped pipeline carries
+        (``nlp_models/pmlkg_extract/pmlkg_pml_roles/model``, ``extraction.pipeline.roles_model_path``)."""
         import spacy
 
         import pmlkg.extraction.tokenizer  # noqa: F401  (registers the tokenizer callback the config names)
-        from pmlkg.extraction.pipeline import MODELS_DIR
-        path = path or MODELS_DIR / ROLES_PIPELINE
+        from pmlkg.extraction.pipeline import roles_model_path
+        path = path or roles_model_path()
         if not (path / "config.cfg").is_file():
             raise FileNotFoundError(f"{path}: no role model there (run nlp_models/recipe/train_roles.py)")
         return cls(spacy.load(path))

@@ -9,13 +9,18 @@ dictionary, a symptom that BC5CDR does not annotate). It writes the feature into
 models read it through ``MultiHashEmbed`` with the ``TAG`` attribute.
 
 The dictionaries are ``nlp_models/lexicons/ner_features.tsv`` (built by
-``nlp_models/recipe/build_lexicons.py``); the component keeps its own copy when a pipeline is
-saved, so a trained model loads with no lexicon files around it.
+``nlp_models/recipe/build_lexicons.py``). A saved pipeline stores no copy of that 6 MB table,
+only a reference to it (``table.json``: the file name and its sha256); loading reads the table
+from the lexicon directory (``pmlkg.nlp_models.lexicon_dir()``) and refuses a file whose sha256
+differs, since the models were trained with that exact table. A table that is not the committed
+one (a test's, a retraining experiment's) is still saved as a copy (``terms.tsv``), and an old
+pipeline's ``terms.tsv`` still loads.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -24,8 +29,13 @@ from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.util import ensure_path
 
+from pmlkg.extraction.term_scan import doc_tokens, term_key, windows
+from pmlkg.nlp_models import lexicon_dir
+
 FEATURE_LABELS: tuple[str, ...] = ("DISEASE", "DRUG", "GENE")
-TERMS_FILE = "terms.tsv"
+TERMS_FILE = "terms.tsv"  # a saved copy of the table (tables other than the committed one; old pipelines)
+TABLE_FILE = "ner_features.tsv"  # the committed table, in the lexicon directory
+REFERENCE_FILE = "table.json"  # what a saved pipeline stores instead of a copy: {"file", "sha256"}
 
 
 @Language.factory("pmlkg_dict_features", default_config={"max_tokens": 10})
@@ -46,11 +56,10 @@ class DictFeatures:
     # ------------------------------------------------------------ data
 
     def add(self, text: str, label: str, case_sensitive: bool) -> None:
-        text = " ".join(text.split())
-        if len(text) < 2:
+        if len(term_key(text)) < 2:
             return
         bit = 1 << FEATURE_LABELS.index(label)
-        table, key = (self.exact, text) if case_sensitive else (self.folded, text.lower())
+        table, key = (self.exact, term_key(text)) if case_sensitive else (self.folded, term_key(text, folded=True))
         table[key] = table.get(key, 0) | bit
 
     def initialize(self, get_examples: Callable[[], Iterable[Example]] | None = None, *,
@@ -78,20 +87,16 @@ class DictFeatures:
         if not n or not (self.exact or self.folded):
             return doc
         text = doc.text
+        bounds, opens = doc_tokens(doc)
         marks: list[list[tuple[int, bool]]] = [[] for _ in range(n)]  # per token: (label index, begins)
         reach = [0] * len(FEATURE_LABELS)  # per label: first token not yet covered by a match
         for i in range(n):
-            first = doc[i]
-            if first.is_space or first.is_punct:
+            if not opens[i]:
                 continue
             pending = [k for k in range(len(FEATURE_LABELS)) if reach[k] <= i]
             if not pending:
                 continue
-            for j in range(min(n, i + self.max_tokens) - 1, i - 1, -1):
-                last = doc[j]
-                candidate = text[first.idx: last.idx + len(last)]
-                if "\n" in candidate:
-                    continue
+            for j, candidate in windows(text, bounds, i, self.max_tokens):  # each label: its longest match
                 mask = self.exact.get(candidate, 0) | self.folded.get(candidate.lower(), 0)
                 if not mask:
                     continue
@@ -119,8 +124,15 @@ class DictFeatures:
     # ------------------------------------------------------------ serialisation
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        """A reference to the committed table when this is that table, else a copy (``terms.tsv``)."""
         path = ensure_path(path)
         path.mkdir(parents=True, exist_ok=True)
+        reference = self.reference()
+        for stale in (REFERENCE_FILE, TERMS_FILE):
+            (path / stale).unlink(missing_ok=True)
+        if reference is not None:
+            (path / REFERENCE_FILE).write_text(json.dumps(reference, indent=1) + "\n", encoding="utf-8")
+            return
         with (path / TERMS_FILE).open("w", encoding="utf-8") as f:
             f.write("term\tlabels\tcase_sensitive\n")
             for cs, table in ((1, self.exact), (0, self.folded)):
@@ -129,10 +141,41 @@ class DictFeatures:
                     f.write(f"{text}\t{labels}\t{cs}\n")
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> DictFeatures:
+        path = ensure_path(path)
         self.exact.clear()
         self.folded.clear()
-        self._read(ensure_path(path) / TERMS_FILE)
+        if (path / REFERENCE_FILE).is_file():
+            reference = json.loads((path / REFERENCE_FILE).read_text(encoding="utf-8"))
+            table = lexicon_dir() / reference["file"]
+            if not table.is_file():
+                raise FileNotFoundError(f"{path / REFERENCE_FILE}: the dictionary-feature table {table} is not there "
+                                        "(the pipeline stores a reference to it, not a copy)")
+            found = file_sha256(table)
+            if found != reference["sha256"]:
+                raise ValueError(
+                    f"{table}: sha256 {found}, but the pipeline at {path.parent} was trained with the table of sha256 "
+                    f"{reference['sha256']} ({path / REFERENCE_FILE}); restore the committed file "
+                    f"(git checkout nlp_models/lexicons/{reference['file']}) or retrain the NER models on this one "
+                    "(nlp_models/recipe/train.py, then build_pipelines.py)")
+            self._read(table)
+        elif (path / TERMS_FILE).is_file():  # a saved copy (older pipelines; tables other than the committed one)
+            self._read(path / TERMS_FILE)
+        else:
+            raise FileNotFoundError(f"{path}: neither {REFERENCE_FILE} nor {TERMS_FILE} (no dictionary-feature table)")
         return self
+
+    def reference(self) -> dict[str, str] | None:
+        """``{"file", "sha256"}`` of the lexicon directory's table if it holds exactly this table, else None."""
+        table = lexicon_dir() / TABLE_FILE
+        if not table.is_file() or not (self.exact or self.folded):
+            return None
+        sha = file_sha256(table)
+        key = (str(table.resolve()), sha)
+        if key not in _TABLE_DIGESTS:
+            committed = DictFeatures()
+            committed._read(table)
+            _TABLE_DIGESTS[key] = committed.digest()
+        return {"file": TABLE_FILE, "sha256": sha} if _TABLE_DIGESTS[key] == self.digest() else None
 
     def _read(self, path: Path) -> None:
         with path.open(encoding="utf-8") as f:
@@ -141,3 +184,10 @@ class DictFeatures:
                 text, labels, cs = line.rstrip("\n").split("\t")
                 for label in labels.split("|"):
                     self.add(text, label, cs == "1")
+
+
+_TABLE_DIGESTS: dict[tuple[str, str], str] = {}  # (table file, its sha256) -> DictFeatures.digest() of its rows
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

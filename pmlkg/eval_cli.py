@@ -38,7 +38,9 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def load_named_pipeline(spec: str) -> LoadedPipeline:
-    """``extract`` = the extractor's pipeline; an existing folder is loaded; else a name in nlp_models/.
+    """``extract`` = the extractor's pipeline; an existing folder is loaded; else a pipeline name
+    (``extraction.pipeline.load_pipeline``: pmlkg_extract, or one of its views pmlkg_rules,
+    pmlkg_ner_chemdis, pmlkg_ner_gene).
 
     Raises FileNotFoundError with the places looked at when nothing is there.
     """
@@ -51,13 +53,16 @@ def load_named_pipeline(spec: str) -> LoadedPipeline:
     import spacy
 
     import pmlkg.extraction.components  # noqa: F401  (factories of the rules pipeline)
-    from pmlkg.extraction.pipeline import pipeline_path
+    from pmlkg.extraction.pipeline import VIEWS, load_pipeline, pipeline_path
     path = Path(spec)
-    if not (path / "config.cfg").is_file():
-        path = pipeline_path(spec)
-    if not (path / "config.cfg").is_file():
-        raise FileNotFoundError(f"no spaCy pipeline {spec!r}: neither a pipeline folder nor {path}")
-    return LoadedPipeline(spec, spacy.load(path), load_lexicons())
+    if (path / "config.cfg").is_file():
+        return LoadedPipeline(spec, spacy.load(path), load_lexicons())
+    try:
+        nlp = load_pipeline(spec)
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"no spaCy pipeline {spec!r}: neither a pipeline folder nor {pipeline_path(spec)} "
+                                f"(names: pmlkg_extract and its views {', '.join(VIEWS)})") from exc
+    return LoadedPipeline(spec, nlp, load_lexicons())
 
 
 def read_gold(path: Path, carve_dev: bool) -> list:
@@ -79,8 +84,8 @@ def read_gold(path: Path, carve_dev: bool) -> list:
 def ner(
     pubtator: Annotated[Path, typer.Option("--pubtator", help="Gold PubTator file (title/abstract lines + mentions)")],
     pipeline: Annotated[Optional[list[str]], typer.Option(
-        "--pipeline", "-p", help="'extract' (the extractor's NER, default), a name under nlp_models/, or a "
-        "pipeline folder; repeat to compare")] = None,
+        "--pipeline", "-p", help="'extract' (the extractor's NER, default), a pipeline name (pmlkg_extract, or its "
+        "views pmlkg_rules, pmlkg_ner_chemdis, pmlkg_ner_gene), or a pipeline folder; repeat to compare")] = None,
     carve_dev: Annotated[bool, typer.Option("--carve-dev", help="Score only the dev 10% (sha1(pmid) % 10 == 0) "
                                             "of a train-only corpus (NLM-Gene, GNormPlus)")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (one object; a list for several pipelines)")] = False,
@@ -113,8 +118,9 @@ def ner(
 def roles(
     phee: Annotated[Path, typer.Option("--phee", help="PHEE JSON lines (context + Adverse_event / "
                                        "Potential_therapeutic_event annotations)")],
-    model: Annotated[Optional[Path], typer.Option("--model", help="Role model folder (default: "
-                                                  "nlp_models/pmlkg_roles)")] = None,
+    model: Annotated[Optional[Path], typer.Option("--model", help=(
+        "Role model folder (default: the one the shipped pipeline carries, "
+        "nlp_models/pmlkg_extract/pmlkg_pml_roles/model)"))] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (one object)")] = False,
 ) -> None:
     """Drug-condition role P/R/F1 (exposure, treatment, none) on every candidate pair of a PHEE file.
@@ -138,7 +144,7 @@ def roles(
     except (OSError, ValueError, KeyError) as exc:
         _fail(str(exc))
     scores = evaluate_roles(role_model, pairs)
-    model_name = str(model) if model else "pmlkg_roles"
+    model_name = str(model) if model else "pmlkg_extract/pmlkg_pml_roles"
     if as_json:
         typer.echo(json.dumps({"file": str(phee), "model": model_name, **scores.to_dict()}, indent=2))
     else:

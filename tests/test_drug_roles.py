@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from pmlkg.extraction.drug_roles import ROLES, RoleModel, RolePair, encode_pair, phee_pairs, read_phee, score_roles
-from pmlkg.extraction.pipeline import MODELS_DIR
+from pmlkg.extraction.pipeline import roles_model_path
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 PHEE_DEV = SHARED / "corpora" / "phee" / "dev.jsonl"
-MODEL = MODELS_DIR / "pmlkg_roles"
+MODEL = roles_model_path()  # the role model as the shipped pipeline carries it (pmlkg_extract/pmlkg_pml_roles/model)
 
 
 def arg(text: str, *surfaces: str) -> dict:

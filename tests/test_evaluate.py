@@ -244,6 +244,7 @@ def test_cli_unknown_pipeline_exits_2(span_file: Path) -> None:
 
 @pytest.mark.skipif(not BC5CDR_DEV.is_file(), reason=f"shared corpora not present ({BC5CDR_DEV})")
 def test_cli_rules_pipeline_on_bc5cdr_dev() -> None:
+    """``pmlkg_rules`` by name: a view of pmlkg_extract (its lexicons and rules), no folder of its own."""
     proc = run_cli("--pubtator", str(BC5CDR_DEV), "--pipeline", "pmlkg_rules", "--json")
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)

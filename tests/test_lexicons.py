@@ -3,7 +3,9 @@ and that the recipe reproduces them byte for byte from ../shared and the two pac
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -189,17 +191,23 @@ def test_non_entities_are_no_drugs(lex: Lexicons, terms: list[Term]) -> None:
 
 
 def test_ner_feature_table_is_the_one_the_models_were_trained_with() -> None:
-    """The shipped models carry their table; the committed ner_features.tsv is that table (pinned)."""
-    def rows(path: Path) -> list[str]:
-        with path.open(encoding="utf-8") as f:
-            assert f.readline() == "term\tlabels\tcase_sensitive\n"
-            return sorted(f)
+    """The shipped pipeline stores no copy of the table, only the sha256 of the committed
+    ner_features.tsv it was trained with (pinned; loading refuses another file)."""
+    committed = LEXICON_DIR / "ner_features.tsv"
+    with committed.open(encoding="utf-8") as f:
+        assert f.readline() == "term\tlabels\tcase_sensitive\n"
+    features = REPO / "nlp_models" / "pmlkg_extract" / "pmlkg_dict_features"
+    assert not (features / "terms.tsv").exists()  # the 6 MB table is stored once, in lexicons/
+    assert json.loads((features / "table.json").read_text(encoding="utf-8")) == {
+        "file": "ner_features.tsv", "sha256": hashlib.sha256(committed.read_bytes()).hexdigest()}
 
-    committed = rows(LEXICON_DIR / "ner_features.tsv")
-    for model in ("pmlkg_ner_chemdis", "pmlkg_ner_gene", "pmlkg_extract"):
-        table = REPO / "nlp_models" / model / "pmlkg_dict_features" / "terms.tsv"
-        if table.is_file():
-            assert rows(table) == committed, model
+
+def test_each_model_is_shipped_once() -> None:
+    """nlp_models/ ships one pipeline; the rules and each NER model alone are views of it
+    (extraction.pipeline.VIEWS), the role model lives in its pmlkg_pml_roles component."""
+    shipped = sorted(p.name for p in (REPO / "nlp_models").iterdir() if (p / "config.cfg").is_file())
+    assert shipped == ["pmlkg_extract"]
+    assert (REPO / "nlp_models" / "pmlkg_extract" / "pmlkg_pml_roles" / "model" / "config.cfg").is_file()
 
 
 def test_matcher_policy(lex: Lexicons, terms: list[Term]) -> None:

@@ -7,13 +7,13 @@ from spacy.language import Language
 
 from pmlkg.extraction.abbreviations import find_abbreviations
 from pmlkg.extraction.facts import months_in, parse_value
-from pmlkg.extraction.pipeline import load_pipeline
+from pmlkg.extraction.pipeline import EXTRACT_PIPELINE, NER_PIPELINES, RULES_PIPELINE, load_pipeline, pipeline_path
 from pmlkg.extraction.roles import RoleContext, classify_role
 
 
 @pytest.fixture(scope="module")
 def nlp() -> Language:
-    return load_pipeline("pmlkg_rules")
+    return load_pipeline(RULES_PIPELINE)  # a view of pmlkg_extract: its lexicons and rules, no model
 
 
 def test_schwartz_hearst_pairs() -> None:
@@ -128,11 +128,65 @@ def test_dictionary_features_survive_a_save_and_load(tmp_path, nlp: Language) ->
     from pmlkg.extraction.ner_features import DictFeatures
     features = _features([("rituximab", "DRUG", False), ("BTK", "GENE", True)])
     features.to_disk(tmp_path)
+    assert (tmp_path / "terms.tsv").is_file()  # not the committed table: saved as a copy of its own
     loaded = DictFeatures().from_disk(tmp_path)
     assert loaded.digest() == features.digest() and len(loaded) == 2
     text = "BTK and rituximab"
     assert [t.tag_ for t in loaded(nlp.make_doc(text))] == [t.tag_ for t in features(nlp.make_doc(text))]
     assert _features([("rituximab", "DRUG", False)]).digest() != features.digest()
+
+
+def test_dictionary_features_of_the_committed_table_store_a_reference(tmp_path, monkeypatch) -> None:
+    """The lexicon directory's table is saved as its sha256 only, read back from there, and a changed
+    table is refused (the models were trained with the one the reference names)."""
+    import json
+
+    from pmlkg.extraction.ner_features import DictFeatures
+    lexicons = tmp_path / "lexicons"
+    lexicons.mkdir()
+    table = lexicons / "ner_features.tsv"
+    table.write_text("term\tlabels\tcase_sensitive\nBTK\tGENE\t1\nrituximab\tDRUG\t0\n", encoding="utf-8")
+    monkeypatch.setenv("PMLKG_LEXICON_DIR", str(lexicons))
+    features = _features([("rituximab", "DRUG", False), ("BTK", "GENE", True)])
+    features.to_disk(tmp_path / "saved")
+    assert sorted(p.name for p in (tmp_path / "saved").iterdir()) == ["table.json"]
+    assert json.loads((tmp_path / "saved" / "table.json").read_text())["file"] == "ner_features.tsv"
+    assert DictFeatures().from_disk(tmp_path / "saved").digest() == features.digest()
+    table.write_text(table.read_text(encoding="utf-8") + "JCV\tGENE\t1\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="sha256"):
+        DictFeatures().from_disk(tmp_path / "saved")
+    table.unlink()
+    with pytest.raises(FileNotFoundError, match="ner_features.tsv"):
+        DictFeatures().from_disk(tmp_path / "saved")
+
+
+def test_views_are_parts_of_the_shipped_pipeline(nlp: Language) -> None:
+    """pmlkg_rules and each NER model alone load from pmlkg_extract (no copies on disk)."""
+    from pmlkg.extraction.pipeline import MODEL_FACTORIES, extract_components
+    components = extract_components()
+    assert set(nlp.pipe_names) < set(components) and not MODEL_FACTORIES & {components[c] for c in nlp.pipe_names}
+    assert nlp.get_pipe("pmlkg_lexicon_ner").spans_key is None  # without the merger, the dictionary sets doc.ents
+    assert nlp.meta["name"] == RULES_PIPELINE
+    doc = nlp("PML after rituximab in a boy with a BTK mutation.")
+    assert {(e.text, e.label_, e._.source) for e in doc.ents} >= {("rituximab", "DRUG", "dictionary"),
+                                                                   ("BTK", "GENE", "dictionary")}
+    assert not [n for n in NER_PIPELINES if (pipeline_path(n) / "config.cfg").exists()]
+    gene = load_pipeline("pmlkg_ner_gene")
+    assert gene.pipe_names == ["pmlkg_dict_features", "ner_gene"]
+    assert gene.meta["pmlkg"]["run"] == "gene"  # the model's own meta, kept in pmlkg_extract's (pmlkg.models)
+    assert {e.label_ for e in gene("Mutations in BTK and CD40LG cause agammaglobulinemia.").ents} == {"GENE"}
+
+
+def test_spacy_loads_the_shipped_folder_without_importing_pmlkg() -> None:
+    """The spacy_factories / spacy_callbacks entry points register the components; the dictionary
+    features find their table in the lexicon directory."""
+    import subprocess
+    import sys
+    code = ("import sys, spacy; nlp = spacy.load(sys.argv[1]); print(' '.join(nlp.pipe_names)); "
+            "print(' '.join(e.label_ for e in nlp('BTK deficiency and rituximab.').ents))")
+    out = subprocess.run([sys.executable, "-c", code, str(pipeline_path(EXTRACT_PIPELINE))], capture_output=True,
+                         text=True, check=True, cwd="/", timeout=300).stdout.splitlines()
+    assert "pmlkg_dict_features" in out[0].split() and "ner_gene" in out[0].split() and out[1]
 
 
 def test_merge_takes_sources_in_priority_order_and_normalises(nlp: Language) -> None:

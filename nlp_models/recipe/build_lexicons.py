@@ -39,6 +39,7 @@ if str(REPO_ROOT) not in sys.path:  # run as a path, the repo root is not on sys
 
 from pmlkg.extraction.evaluate import Counts  # noqa: E402
 from pmlkg.extraction.lexicons import is_genus, is_species_of  # noqa: E402
+from pmlkg.extraction.term_scan import greedy_scan  # noqa: E402
 import feature_terms  # noqa: E402  (a sibling recipe: the script's folder is on sys.path)
 import hgnc  # noqa: E402
 
@@ -670,20 +671,12 @@ def read_pubtator(path: Path) -> Iterator[PubtatorDoc]:
 def match_spans(text: str, exact: set[str], folded: set[str], max_tokens: int = 12) -> set[tuple[int, int]]:
     """Longest token-aligned match, exact-case terms first, as the pipeline's lexicon NER does."""
     toks = [m.span() for m in _TOKEN.finditer(text)]
-    spans, i = set(), 0
-    while i < len(toks):
-        hit = None
-        for j in range(min(len(toks), i + max_tokens) - 1, i - 1, -1):
-            cand = text[toks[i][0]:toks[j][1]]
-            if cand in exact or cand.lower() in folded:
-                hit = j
-                break
-        if hit is None:
-            i += 1
-            continue
-        spans.add((toks[i][0], toks[hit][1]))
-        i = hit + 1
-    return spans
+
+    def known(cand: str, first: int, last: int) -> bool:
+        return cand in exact or cand.lower() in folded
+
+    # no newline test: a PubTator text is one line (title and abstract joined by a space)
+    return {(toks[i][0], toks[j][1]) for i, j, _ in greedy_scan(text, toks, known, max_tokens, within_line=False)}
 
 
 @dataclass
@@ -1020,9 +1013,9 @@ def sources_markdown(inputs: Inputs, info: dict, ev: dict | None, date: str) -> 
               + ", ".join(f"{k} {v}" for k, v in features.items()) + "."]
     if info.get("feature_mode") == "pinned":
         added, dropped = info.get("feature_drift", (0, 0))
-        lines += [f"  Pinned (`--features pinned`, the default): written from the installed models' own copy "
-                  f"(`{'/'.join(feature_terms.TRAINED_TABLE.parts)}` of {' and '.join(feature_terms.TRAINED_MODELS)}), "
-                  "the table they were trained with, so later lexicon edits leave the models' input unchanged. "
+        lines += ["  Pinned (`--features pinned`, the default): kept as committed, the table both NER models were trained "
+                  "with (`pmlkg_extract/pmlkg_dict_features/table.json` records its sha256), so later lexicon edits "
+                  "leave the models' input unchanged. "
                   f"A rebuild from these lexicons (`--features rebuild`, then retrain both models) would add {added} "
                   f"and drop {dropped} rows."]
     else:

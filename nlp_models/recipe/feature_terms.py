@@ -13,12 +13,14 @@ These dictionaries only *inform* the trained models (``extraction/ner_features.p
 create an entity on their own, so they can be broad: a phenotype word or a gene symbol that is
 also an English word costs nothing the model cannot learn to discount.
 
-The table is a training input: the shipped models carry their own copy
-(``nlp_models/pmlkg_ner_*/pmlkg_dict_features/terms.tsv``) and ``pmlkg_extract`` runs that copy, so a
-lexicon edit made after training must not change it. By default (``pinned``) the file is therefore
-written from the installed models' copy, byte for byte what a rebuild wrote when they were
-trained; ``rebuild`` derives it from the lexicons and the packages again (do that, then retrain
-both models). Without installed models, ``pinned`` falls back to ``rebuild``.
+The table is a training input, and the committed ``nlp_models/lexicons/ner_features.tsv`` is the
+one the shipped models were trained with: ``pmlkg_extract`` stores no copy of it, only its sha256
+(``pmlkg_dict_features/table.json``), and refuses to load with any other file. So a lexicon edit
+made after training must not change it: by default (``pinned``) the committed file is kept as it
+is (copied when ``--lexicons`` names another folder), after checking it is still the one
+``pmlkg_extract`` references; ``rebuild`` derives it from the lexicons and the packages again (do
+that, then retrain both models and rebuild the pipeline). Without a committed table, ``pinned``
+falls back to ``rebuild``.
 
     python nlp_models/recipe/feature_terms.py [--lexicons nlp_models/lexicons] [--features rebuild]
 """
@@ -27,7 +29,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
+import json
 import re
+import shutil
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -38,12 +43,15 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from pmlkg.extraction.lexicons import load_lexicons  # noqa: E402
+from pmlkg.extraction.term_scan import term_key  # noqa: E402  (the matchers' key rule)
 
 PHENOTYPIC_ABNORMALITY = "HP:0000118"
 OUT_FILE = "ner_features.tsv"
 HEADER = "term\tlabels\tcase_sensitive\n"
-TRAINED_MODELS = ("pmlkg_ner_chemdis", "pmlkg_ner_gene")
-TRAINED_TABLE = Path("pmlkg_dict_features") / "terms.tsv"
+TRAINED_MODELS = ("pmlkg_extract",)  # the shipped pipeline, whose dictionary features reference the table
+TRAINED_TABLE = Path("lexicons") / OUT_FILE  # the table they were trained with (under nlp_models/), kept when pinned
+COMMITTED_TABLE = ROOT / "nlp_models" / TRAINED_TABLE
+FEATURES_DIR = Path("pmlkg_dict_features")  # a pipeline's component folder: table.json (sha256) or an old terms.tsv
 _SYNONYM = re.compile(r'^synonym: "(.*)" (EXACT|RELATED|NARROW|BROAD)(?: (\w+))?')
 _TRAILING_NUMBER = re.compile(r"(?:,? type)?\s+\d+[A-Z]?$", re.IGNORECASE)
 _ABBREVIATION = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,9}$")
@@ -156,7 +164,7 @@ def feature_rows(lexicon_dir: Path) -> list[tuple[str, str, int]]:
 
     def put(items: Iterable[tuple[str, bool]], label: str) -> None:
         for text, cs in items:
-            text = " ".join(text.split())
+            text = term_key(text)
             if len(text) >= 2 and "\t" not in text:
                 table[(text if cs else text.lower(), int(cs))].add(label)
 
@@ -176,14 +184,33 @@ def input_files(mode: str = "pinned") -> list[Path]:
 
 
 def trained_tables(models_dir: Path = ROOT / "nlp_models") -> list[Path]:
-    """The installed NER models' own copies of the table, if every model has one."""
-    paths = [models_dir / name / TRAINED_TABLE for name in TRAINED_MODELS]
-    return paths if all(p.is_file() for p in paths) else []
+    """``[the committed table]`` (the one the shipped models were trained with) if there is one, else []."""
+    table = models_dir / TRAINED_TABLE
+    return [table] if table.is_file() else []
+
+
+def check_pinned(table: Path, models_dir: Path = ROOT / "nlp_models") -> None:
+    """Raise ValueError unless ``table`` is the one the shipped pipeline references (its ``table.json``
+    sha256, or an older pipeline's own ``terms.tsv`` copy): if the committed file was changed after
+    training, pinning it would pin the wrong table."""
+    for name in TRAINED_MODELS:
+        features = models_dir / name / FEATURES_DIR
+        reference, copy = features / "table.json", features / "terms.tsv"
+        if reference.is_file():
+            want = json.loads(reference.read_text(encoding="utf-8"))["sha256"]
+            found = hashlib.sha256(table.read_bytes()).hexdigest()
+            if found != want:
+                raise ValueError(f"{table}: sha256 {found}, but {name} was trained with the table of sha256 {want} "
+                                 f"({reference}); restore the committed file, or rebuild it (--features rebuild) "
+                                 "and retrain the NER models")
+        elif copy.is_file():
+            read_trained_table([table, copy])  # an older pipeline's own copy: the same rows
 
 
 def read_trained_table(paths: list[Path]) -> list[tuple[str, str, int]]:
-    """Rows of the models' copy (``DictFeatures.to_disk``: exact-case block, then folded), which
-    must be one table for all models (``build_extract_pipeline`` checks the same digest)."""
+    """Rows of dictionary-feature tables (the committed file, or a pipeline's older ``terms.tsv``
+    copy: exact-case block, then folded), which must be one table for all of them
+    (``build_extract_pipeline`` checks the same digest)."""
     tables = []
     for path in paths:
         with path.open(encoding="utf-8") as f:
@@ -192,24 +219,32 @@ def read_trained_table(paths: list[Path]) -> list[tuple[str, str, int]]:
             tables.append(sorted((text, labels, int(cs)) for text, labels, cs
                                  in (line.rstrip("\n").split("\t") for line in f)))
     if any(t != tables[0] for t in tables[1:]):
-        raise ValueError("the installed NER models carry different dictionary-feature tables; "
-                         "rebuild the table (--features rebuild) and retrain both")
+        raise ValueError(f"different dictionary-feature tables: {', '.join(map(str, paths))}; "
+                         "rebuild the table (--features rebuild) and retrain both NER models")
     return tables[0]
 
 
 def write(lexicon_dir: Path, mode: str = "pinned") -> dict[str, int]:
     """Write ``ner_features.tsv``; return label counts and, when pinned, how far a rebuild would move.
 
-    ``mode``: ``pinned`` (the installed models' table; ``rebuild`` if there are none) or ``rebuild``.
+    ``mode``: ``pinned`` (keep the committed table, the one the models were trained with; copy it
+    when ``lexicon_dir`` is another folder; ``rebuild`` if there is none) or ``rebuild``.
     """
     if mode not in ("pinned", "rebuild"):
         raise ValueError(f"unknown feature-table mode {mode!r}")
     trained = trained_tables() if mode == "pinned" else []
-    rows = read_trained_table(trained) if trained else feature_rows(lexicon_dir)
-    with (lexicon_dir / OUT_FILE).open("w", encoding="utf-8") as f:
-        f.write(HEADER)
-        for text, labels, cs in rows:
-            f.write(f"{text}\t{labels}\t{cs}\n")
+    out = lexicon_dir / OUT_FILE
+    if trained:
+        check_pinned(trained[0])
+        rows = read_trained_table(trained)
+        if not (out.is_file() and out.samefile(trained[0])):
+            shutil.copyfile(trained[0], out)
+    else:
+        rows = feature_rows(lexicon_dir)
+        with out.open("w", encoding="utf-8") as f:
+            f.write(HEADER)
+            for text, labels, cs in rows:
+                f.write(f"{text}\t{labels}\t{cs}\n")
     counts: dict[str, int] = defaultdict(int)
     for _, labels, cs in rows:
         for label in labels.split("|"):

@@ -8,15 +8,19 @@ Steps (each also runnable alone):
                           each stopped after --minutes of wall time (model-best = best dev checkpoint)
   evaluate RUN [RUN...]   strict (start, end, label) P/R/F1 per dev corpus and label, against
                           extraction.pubtator.gold_spans (the raw gold, before any alignment)
-  install                 copy the chosen runs' model-best to nlp_models/pmlkg_ner_{chemdis,gene},
-                          add the `pmlkg` block (data, command, wall time, per-corpus dev scores) to meta.json
+  install                 copy the chosen runs' model-best to nlp_models/build/pmlkg_ner_{chemdis,gene}
+                          (git-ignored), add the `pmlkg` block (data, command, wall time, per-corpus dev
+                          scores) to meta.json; build_pipelines.py then sources them into pmlkg_extract,
+                          the one place they are shipped (its meta.json keeps each model's meta)
 
 Runs (RUNS below): chemdis_ncbi (BC5CDR + BioRED + NCBI-disease with DRUG missing) and gene are
 the shipped ones (`all` trains and installs them); chemdis (without NCBI-disease), *_fv (static
 vectors, recipe/vectors.py first) and *_w128 (wider CNN) are runnable variants (nlp_models/README.md
 says which were measured, and with what).
 The configs read nlp_models/lexicons/ner_features.tsv (dictionary features): models that are
-installed together must be trained on the same file (build_extract_pipeline checks the digest).
+installed together must be trained on the same file (build_extract_pipeline checks the digest), and
+the saved models keep only a reference to it (pmlkg_dict_features/table.json: its sha256), so the file
+they were trained on is the one to commit (feature_terms.py keeps it pinned).
 Run outputs go to nlp_models/corpus/runs/<run>/ (build folder, not committed).
 """
 
@@ -25,12 +29,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from pmlkg.nlp_models import build_dir
+from runs import install_run, run_records
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -70,7 +76,7 @@ DATA = {
 }
 for _run in RUNS:
     DATA.setdefault(_run, DATA["chemdis_ncbi" if _run.startswith("chemdis_ncbi") else _run.split("_")[0]])
-TARGET = {"chemdis": "pmlkg_ner_chemdis", "gene": "pmlkg_ner_gene"}
+TARGET = {"chemdis": "pmlkg_ner_chemdis", "gene": "pmlkg_ner_gene"}  # folders under nlp_models/build/
 
 
 def train_cmd(run: str) -> list[str]:
@@ -160,38 +166,35 @@ def _feature_digest(pipeline_dir: Path) -> str | None:
 def install(choice: dict[str, str], shared: Path) -> None:
     import spacy
 
+    stats = json.loads((CORPUS / "stats.json").read_text())
     for model, run in choice.items():
-        src, dst = RUNS_DIR / run / "model-best", ROOT / "nlp_models" / TARGET[model]
-        if dst.exists():
-            shutil.rmtree(dst)
-        shutil.copytree(src, dst)
-        meta = json.loads((dst / "meta.json").read_text())
-        train_info = json.loads((RUNS_DIR / f"{run}.train.json").read_text())
-        evals = json.loads((RUNS_DIR / f"{run}.eval.json").read_text())
-        stats = json.loads((CORPUS / "stats.json").read_text())
-        meta["name"] = TARGET[model].removeprefix("pmlkg_")
-        meta["description"] = (f"pmlkg {TARGET[model]}: spaCy CNN tok2vec + ner with dictionary-match features "
-                               "(pmlkg_dict_features), trained on gold PubMed corpora, no static vectors")
-        meta["pmlkg"] = {
-            "run": run,
-            "data": DATA[run],
-            "features": "pmlkg_dict_features over nlp_models/lexicons/ner_features.tsv "
-                        f"(digest {_feature_digest(dst)}), read as the TAG hash-embedding attribute",
-            "exclusions": "PMIDs of shared/corpora/OVERLAP_WITH_HELDOUT.tsv dropped from train and dev; "
-                          "train docs whose PMID is in a dev set dropped; longest of overlapping gold spans kept",
-            "corpus_stats": {k: v for k, v in stats.items() if k.startswith(("chemdis" if model == "chemdis" else "gene"))}
-            | {"files": stats["files"]},
-            "train_command": train_info["command"].replace(str(ROOT) + "/", ""),
-            "recipe_command": ".venv/bin/python nlp_models/recipe/train.py all",
-            "wall_seconds": train_info["wall_seconds"],
-            "wall_cap_minutes": train_info["stopped_by_wall_cap_minutes"],
-            "hardware": f"CPU, 1 thread per run, {train_info['parallel_runs']} runs in parallel on 2 cores",
-            "spacy_version": spacy.__version__,
-            "dev_scores_strict_char_offsets": evals,
-        }
-        (dst / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
-        size = sum(f.stat().st_size for f in dst.rglob("*") if f.is_file())
-        print(dst, f"{size / 1e6:.1f} MB")
+        dst = build_dir() / TARGET[model]
+        train_info, evals = run_records(RUNS_DIR, run)
+
+        def describe(meta: dict, model: str = model, run: str = run, dst: Path = dst,
+                     train_info: dict = train_info, evals: dict = evals) -> None:
+            meta["name"] = TARGET[model].removeprefix("pmlkg_")
+            meta["description"] = (f"pmlkg {TARGET[model]}: spaCy CNN tok2vec + ner with dictionary-match features "
+                                   "(pmlkg_dict_features), trained on gold PubMed corpora, no static vectors")
+            meta["pmlkg"] = {
+                "run": run,
+                "data": DATA[run],
+                "features": "pmlkg_dict_features over nlp_models/lexicons/ner_features.tsv "
+                            f"(digest {_feature_digest(dst)}), read as the TAG hash-embedding attribute",
+                "exclusions": "PMIDs of shared/corpora/OVERLAP_WITH_HELDOUT.tsv dropped from train and dev; "
+                              "train docs whose PMID is in a dev set dropped; longest of overlapping gold spans kept",
+                "corpus_stats": {k: v for k, v in stats.items() if k.startswith(("chemdis" if model == "chemdis" else "gene"))}
+                | {"files": stats["files"]},
+                "train_command": train_info["command"].replace(str(ROOT) + "/", ""),
+                "recipe_command": ".venv/bin/python nlp_models/recipe/train.py all",
+                "wall_seconds": train_info["wall_seconds"],
+                "wall_cap_minutes": train_info["stopped_by_wall_cap_minutes"],
+                "hardware": f"CPU, 1 thread per run, {train_info['parallel_runs']} runs in parallel on 2 cores",
+                "spacy_version": spacy.__version__,
+                "dev_scores_strict_char_offsets": evals,
+            }
+
+        install_run(RUNS_DIR, run, dst, describe)
 
 
 def main() -> None:

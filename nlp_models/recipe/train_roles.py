@@ -1,4 +1,4 @@
-"""The recipe of the drug-role model ``nlp_models/pmlkg_roles``, one command (repository root):
+"""The recipe of the drug-role model ``pmlkg_roles``, one command (repository root):
 
     .venv/bin/python nlp_models/recipe/train_roles.py all [--shared ../shared]
 
@@ -9,7 +9,9 @@ Steps (each also runnable alone):
                         BC5CDR relation pairs); counts in nlp_models/corpus/roles/stats.json
   train RUN [RUN...]    spacy train, one process per run, 1 thread each, CPU (--gpu-id -1)
   evaluate RUN [RUN...] the scorer of `pmlkg eval roles` on PHEE dev, and pairs/s on one thread
-  install [--run RUN]   copy the run's model-best to nlp_models/pmlkg_roles with a `pmlkg` block in meta.json
+  install [--run RUN]   copy the run's model-best to nlp_models/build/pmlkg_roles with a `pmlkg` block in
+                        meta.json; nlp_models/recipe/build_pipelines.py then puts it into pmlkg_extract (its
+                        pmlkg_pml_roles component), the one place it is shipped
 
 Runs (RUNS): ``ens64_over_crop0`` is nlp_models/configs/roles.cfg as it is, the shipped one (`all` = prepare,
 train, evaluate and install it); the others replace its ``[components.textcat.model]`` block, its training
@@ -24,7 +26,6 @@ import argparse
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
 import time
@@ -32,12 +33,15 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from pmlkg.nlp_models import build_dir
+from runs import install_run, run_records
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 CORPUS = ROOT / "nlp_models" / "corpus" / "roles"
 RUNS_DIR = CORPUS / "runs"
 CONFIG = ROOT / "nlp_models" / "configs" / "roles.cfg"
-TARGET = ROOT / "nlp_models" / "pmlkg_roles"
+TARGET = build_dir() / "pmlkg_roles"  # git-ignored; shipped only inside pmlkg_extract (build_pipelines.py)
 PY = sys.executable
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # evaluate's speed is per thread
     os.environ.setdefault(_var, "1")
@@ -348,37 +352,32 @@ def evaluate(run: str, shared: Path, model_dir: Path | None = None) -> dict[str,
 def install(run: str) -> None:
     import spacy
 
-    src = RUNS_DIR / run / "model-best"
-    if TARGET.exists():
-        shutil.rmtree(TARGET)
-    shutil.copytree(src, TARGET)
-    meta = json.loads((TARGET / "meta.json").read_text())
-    train_info = json.loads((RUNS_DIR / f"{run}.train.json").read_text())
-    evals = json.loads((RUNS_DIR / f"{run}.eval.json").read_text())
+    train_info, evals = run_records(RUNS_DIR, run)
     stats = json.loads((CORPUS / "stats.json").read_text())
-    meta["name"] = "roles"
-    meta["description"] = ("pmlkg pmlkg_roles: spaCy textcat (exclusive exposure/treatment/none) over a sentence "
-                           "with the drug masked as @DRUG$ and the condition as @COND$; trained on PHEE pairs")
-    meta["pmlkg"] = {
-        "run": run,
-        "data": f"train: {TRAIN_DATA[RUNS[run]['train']]}; dev (checkpoint selection and the scores below): "
-                f"PHEE dev ({stats['phee_dev']['sentences']} sentences, {stats['phee_dev']['pairs']} pairs); "
-                "pairs = every (Treatment.Drug, Effect | Treatment.Disorder) of a sentence with non-overlapping "
-                "spans, labelled by extraction.drug_roles.gold_role",
-        "training_file": RUNS[run]["train"],
-        "counts": stats,
-        "train_command": train_info["command"],
-        "recipe_command": ".venv/bin/python nlp_models/recipe/train_roles.py all",
-        "wall_seconds": train_info["wall_seconds"],
-        "hardware": f"CPU, 1 thread, {train_info['parallel_runs']} run(s) in parallel on 2 shared cores",
-        "spacy_version": spacy.__version__,
-        "dev_scores": evals["phee_dev"],
-        "eval_command": ".venv/bin/pmlkg eval roles --phee ../shared/corpora/phee/dev.jsonl",
-        "pairs_per_second_1_thread": evals["pairs_per_second_1_thread"],
-    }
-    (TARGET / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
-    size = sum(f.stat().st_size for f in TARGET.rglob("*") if f.is_file())
-    print(TARGET, f"{size / 1e6:.1f} MB", flush=True)
+
+    def describe(meta: dict) -> None:
+        meta["name"] = "roles"
+        meta["description"] = ("pmlkg pmlkg_roles: spaCy textcat (exclusive exposure/treatment/none) over a sentence "
+                               "with the drug masked as @DRUG$ and the condition as @COND$; trained on PHEE pairs")
+        meta["pmlkg"] = {
+            "run": run,
+            "data": f"train: {TRAIN_DATA[RUNS[run]['train']]}; dev (checkpoint selection and the scores below): "
+                    f"PHEE dev ({stats['phee_dev']['sentences']} sentences, {stats['phee_dev']['pairs']} pairs); "
+                    "pairs = every (Treatment.Drug, Effect | Treatment.Disorder) of a sentence with non-overlapping "
+                    "spans, labelled by extraction.drug_roles.gold_role",
+            "training_file": RUNS[run]["train"],
+            "counts": stats,
+            "train_command": train_info["command"],
+            "recipe_command": ".venv/bin/python nlp_models/recipe/train_roles.py all",
+            "wall_seconds": train_info["wall_seconds"],
+            "hardware": f"CPU, 1 thread, {train_info['parallel_runs']} run(s) in parallel on 2 shared cores",
+            "spacy_version": spacy.__version__,
+            "dev_scores": evals["phee_dev"],
+            "eval_command": ".venv/bin/pmlkg eval roles --phee ../shared/corpora/phee/dev.jsonl",
+            "pairs_per_second_1_thread": evals["pairs_per_second_1_thread"],
+        }
+
+    install_run(RUNS_DIR, run, TARGET, describe)
 
 
 def main() -> None:
