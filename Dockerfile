@@ -8,7 +8,7 @@ COPY graph graph
 COPY api api
 COPY pmlkg pmlkg
 COPY nlp_models nlp_models
-RUN pip install --no-cache-dir -e .
+RUN pip install --no-cache-dir .  # as a user installs it: models, lexicons, schema are package data
 ENV PMLKG_DATA_DIR=/data
 EXPOSE 8000
 # Load the bundled demo corpus (idempotent), then serve on all interfaces *inside* the container;

@@ -19,6 +19,7 @@ step() { echo "wheel-check: $*"; }
 fail() { echo "wheel-check: FAILED: $*" >&2; exit 1; }
 
 step "building the wheel"
+rm -rf build  # setuptools reuses build/lib: a module deleted from the tree would still ship
 "$DEV_PY" -m build --wheel --outdir "$WORK/dist" . >"$WORK/build.log" 2>&1 || { tail -30 "$WORK/build.log"; fail "python -m build"; }
 WHEEL=$(ls "$WORK"/dist/pmlkg-*.whl)
 step "$(basename "$WHEEL"), $(du -h "$WHEEL" | cut -f1)"
@@ -33,7 +34,7 @@ EOF
 [ "$TOP" = "pmlkg" ] || fail "the wheel installs top-level names other than pmlkg: $TOP"
 
 step "installing it into a fresh venv"
-python3 -m venv "$WORK/venv"
+"$DEV_PY" -m venv "$WORK/venv"
 "$WORK/venv/bin/python" -m pip install --quiet --upgrade pip >/dev/null
 "$WORK/venv/bin/python" -m pip install --quiet "$WHEEL" >"$WORK/pip.log" 2>&1 || { tail -30 "$WORK/pip.log"; fail "pip install"; }
 
@@ -83,6 +84,7 @@ for _ in $(seq 1 60); do
 done
 curl -fsS "http://127.0.0.1:$PORT/stats" > stats.json || { cat serve.log; fail "GET /stats"; }
 curl -fsS "http://127.0.0.1:$PORT/" > index.html || fail "GET / (the explorer page, package data)"
+curl -fsS "http://127.0.0.1:$PORT/neo4j/guide.html" > guide.html || fail "GET /neo4j/guide.html (graph.neo4j package data)"
 "$PY" - "$ARTICLES" <<'EOF' || fail "/stats"
 import json, sys
 stats = json.load(open("stats.json"))

@@ -275,7 +275,7 @@ def test_missing_directory_is_named(tmp_path: Path) -> None:
 
 def test_directory_override_by_environment(tmp_path: Path) -> None:
     env = {**os.environ, "PMLKG_LEXICON_DIR": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-c", "from extraction.lexicons import LEXICON_DIR; print(LEXICON_DIR)"],
+    out = subprocess.run([sys.executable, "-c", "from pmlkg.extraction.lexicons import LEXICON_DIR; print(LEXICON_DIR)"],
                          cwd=REPO, env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == str(tmp_path)
 

@@ -233,7 +233,7 @@ def test_no_dtd_or_entity_is_ever_fetched(tmp_path: Path) -> None:
     }
     for name, text in cases.items():
         (tmp_path / f"{name}.xml").write_text(text)
-    script = ("import json, sys\nfrom pathlib import Path\nfrom ingest.files import read_file\nout = {}\n"
+    script = ("import json, sys\nfrom pathlib import Path\nfrom pmlkg.ingest.files import read_file\nout = {}\n"
               "for p in sys.argv[1:]:\n    r = read_file(Path(p))\n"
               "    out[Path(p).stem] = [a.pmid for a in r.batch.articles] if r.batch else r.error\n"
               "print(json.dumps(out))\n")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
@@ -10,9 +10,8 @@ from pydantic import BaseModel, Field
 from pmlkg.api.deps import Store
 from pmlkg.api.errors import InvalidParameter, check_range
 from pmlkg.api.models import ErrorResponse
-from pmlkg.graph.queries.survival import curves
 from pmlkg.graph.queries.cases import drug_keys
-from pmlkg.graph.queries.survival import survival_data
+from pmlkg.graph.queries.survival import GroupBy, curves, survival_data
 
 router = APIRouter(tags=["survival"], responses={422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
 
@@ -76,7 +75,7 @@ class SurvivalResult(BaseModel):
 @router.get("/survival", response_model=SurvivalResult)
 def get_survival(
     store: Store,
-    group_by: Annotated[Literal["exposure", "category", "defect", "none"],
+    group_by: Annotated[GroupBy,
                         Query(description="exposure: to `drug` before PML or not; category: IUIS category")] = "category",
     drug: Annotated[str | None, Query(min_length=1, max_length=200,
                                       description="With group_by=exposure: a drug or drug class")] = None,

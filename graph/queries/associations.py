@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pmlkg.graph.queries.catalogue import query, run, whole
-from pmlkg.graph.queries.counting import (attributable, deaths_given, patients_given, patients_of, survivors_given,
-                                          unknown_outcome)
+from pmlkg.graph.queries.counting import (attributable, deaths_given, patients_given, patients_given_any, patients_of,
+                                          survivors_given, unknown_outcome)
 from pmlkg.graph.statistics import TwoByTwo, fisher_exact_p, median, reporting_odds_ratio
 from pmlkg.graph.stores import GraphStore
 from pmlkg.schema import Role
@@ -69,7 +69,7 @@ MATCH {_COL_PATTERN[col]}
 WHERE h.negated = false AND ($col IS NULL OR {_COL_MATCH[col]})
   AND ($category IS NULL OR {_COL_CATEGORY[col]} = $category)
 WITH row_key, row_name, {_COL_KEY[col]} AS col_key, {_COL_NAME[col]} AS col_name,
-     {_COL_CATEGORY[col]} AS category, c, max({patients_given()}) AS weight
+     {_COL_CATEGORY[col]} AS category, c, {patients_given_any()} AS weight
 WITH row_key, row_name, col_key, col_name, category,
      sum(weight) AS patients, count(DISTINCT c.pmid) AS articles,
      sum({deaths_given("c", "weight")}) AS deaths,
@@ -108,7 +108,7 @@ def _row_totals(row: RowAxis, col: ColAxis) -> str:
     return f"""{_CASES}
 {_in_universe(col)}
 {_ROWS[row].strip()}
-WITH row_key, c, max({patients_given()}) AS weight
+WITH row_key, c, {patients_given_any()} AS weight
 RETURN row_key, sum(weight) AS exposed"""
 
 

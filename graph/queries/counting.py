@@ -5,7 +5,8 @@ A case is a patient or a series the abstract does not separate (``cohort_size`` 
 facts are Case properties, see pmlkg/schema.yaml).
 
 - **Patients of a case** (:func:`patients_of`): its cohort size (1 for a patient).
-- **Patients given a drug** (:func:`patients_given`): a patient counts 1; a series counts the
+- **Patients given a drug** (:func:`patients_given`, per RECEIVED edge; :func:`patients_given_any` per
+  case when several of its edges match, e.g. a class and its member drug: the largest, never the sum): a patient counts 1; a series counts the
   number it says received the drug (``RECEIVED.n_patients``). A series that names a drug without
   a number counts 1: the text asserts that at least one of its patients received it, so 1 is the
   lower bound, and it keeps every case a cell lists counting at least one patient (0 would list a
@@ -27,7 +28,9 @@ facts are Case properties, see pmlkg/schema.yaml).
 - **Times**: a series states a summary (median, mean or one value, with a range), never a time per
   patient; summaries are reported as stated and never pooled with individual times (a median of
   medians is no median). Kaplan-Meier takes a series only when its summary is one time every patient
-  shares and all its patients had the same outcome (``graph/queries/survival.py``).
+  shares and all its patients had the same outcome, and (grouped by exposure) all or none of them were
+  given the drug by :func:`patients_given`: that eligibility is survival's own rule, applied in
+  ``graph/queries/survival.py`` (``_series``) to the counts these functions define.
 """
 
 from __future__ import annotations
@@ -41,6 +44,13 @@ def patients_of(case: str = "c") -> str:
 def patients_given(case: str = "c", rel: str = "r") -> str:
     """How many patients case ``case`` counts for through its RECEIVED edge ``rel``."""
     return f"CASE WHEN {case}.cohort_size > 1 THEN coalesce({rel}.n_patients, 1) ELSE 1 END"
+
+
+def patients_given_any(case: str = "c", rel: str = "r") -> str:
+    """Patients of ``case`` given any of the drugs its matching RECEIVED edges ``rel`` name (an
+    aggregate: the largest edge count, since a series stating 3 for rituximab and 3 for anti-CD20 means
+    the same 3 patients, not 6)."""
+    return f"max({patients_given(case, rel)})"
 
 
 def deaths_of(case: str = "c") -> str:

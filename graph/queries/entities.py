@@ -12,8 +12,8 @@ from typing import Any
 
 from pmlkg.graph.queries.cases import case_details, evidence_map
 from pmlkg.graph.queries.catalogue import props, query, run, whole
-from pmlkg.graph.queries.counting import (attributable, deaths_given, deaths_of, patients_given, patients_of,
-                                          survivors_given, survivors_of, unknown_outcome)
+from pmlkg.graph.queries.counting import (attributable, deaths_given, deaths_of, patients_given, patients_given_any,
+                                          patients_of, survivors_given, survivors_of, unknown_outcome)
 from pmlkg.graph.stores import GraphStore
 
 _KEY = "coalesce(n.symbol, n.id, n.name)"  # the key of any mention target (schema.yaml keys)
@@ -56,7 +56,7 @@ RETURN k AS drug_class, collect(m.name) AS members
 DRUG_USE = query("drug_use", f"""
 MATCH (c:Case)-[r:RECEIVED]->(n)
 WHERE r.negated = false AND (n.name IN $keys OR n.id IN $keys)
-WITH r.role AS role, c, max({patients_given()}) AS weight
+WITH r.role AS role, c, {patients_given_any()} AS weight
 RETURN role, count(c) AS cases, sum(weight) AS patients, {_OUTCOMES_GIVEN}
 ORDER BY role
 """, keys=["rituximab"])
@@ -70,7 +70,7 @@ MATCH (c:Case)-[r:RECEIVED]->(n)
 WHERE r.negated = false AND (n.name IN $keys OR n.id IN $keys) AND {attributable()}
 MATCH (c)-[h:HAS_DISEASE]->(x:Disease)
 WHERE h.negated = false
-WITH x, r.role AS role, c, max({patients_given()}) AS weight
+WITH x, r.role AS role, c, {patients_given_any()} AS weight
 RETURN x.id AS defect_id, x.name AS defect, role, sum(weight) AS patients, count(DISTINCT c.pmid) AS articles,
        {_OUTCOMES_GIVEN}
 ORDER BY patients DESC, defect_id

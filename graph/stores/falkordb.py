@@ -182,7 +182,7 @@ class FalkorDBStore(ClosingStore):
     # -- errors -------------------------------------------------------------------------------
 
     def _translate(self, exc: redis.RedisError | OSError) -> StoreError:
-        """One ``graph.errors`` type per driver failure. A socket error redis-py let through
+        """One ``stores.errors`` type per driver failure. A socket error redis-py let through
         unwrapped (an ``OSError``: reset, broken pipe) is a connection failure like its own."""
         text = str(exc)
         if isinstance(exc, OSError):
