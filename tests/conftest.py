@@ -19,6 +19,7 @@ import pytest
 
 from pmlkg.graph.stores.embedded import EmbeddedFalkorDB
 from pmlkg.graph.stores import GraphStore, open_store
+from pmlkg.settings import Settings
 
 NEO4J_URI = os.environ.get("PMLKG_TEST_NEO4J_URI")
 BACKENDS = [pytest.param("falkordb", id="falkordb"), pytest.param("neo4j", id="neo4j")]
@@ -73,29 +74,56 @@ def store(falkordb_server: EmbeddedFalkorDB) -> Iterator[GraphStore]:
 
 
 @pytest.fixture(scope="session")
-def neo4j_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Bolt URI of a running Neo4j 5 with ``NEO4J_AUTH`` set for it: the project's local server,
-    started once (or ``PMLKG_TEST_NEO4J_URI``)."""
-    if NEO4J_URI:
-        yield NEO4J_URI
-        return
+def neo4j_auth_env() -> Iterator[str]:
+    """``NEO4J_AUTH`` for the suite's Neo4j servers (one password for all), set for the session."""
+    before = os.environ.get("NEO4J_AUTH")
+    if not before:
+        os.environ["NEO4J_AUTH"] = "neo4j/" + uuid.uuid4().hex
+    try:
+        yield os.environ["NEO4J_AUTH"]
+    finally:
+        if before is None:
+            os.environ.pop("NEO4J_AUTH", None)
+
+
+def _local_neo4j(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[str]:
     missing = neo4j_missing()
     if missing:
         pytest.skip(missing)
     from pmlkg.graph.stores.neo4j_local import LocalNeo4j
 
-    server = LocalNeo4j(tmp_path_factory.mktemp("neo4j-session"))
-    before = os.environ.get("NEO4J_AUTH")
-    os.environ["NEO4J_AUTH"] = "neo4j/" + server.auth()[1]
+    server = LocalNeo4j(tmp_path_factory.mktemp(name))
     status = server.start()
     try:
         yield str(status.uri)
     finally:
         server.stop()
-        if before is None:
-            os.environ.pop("NEO4J_AUTH", None)
-        else:
-            os.environ["NEO4J_AUTH"] = before
+
+
+@pytest.fixture(scope="session")
+def neo4j_uri(tmp_path_factory: pytest.TempPathFactory, neo4j_auth_env: str) -> Iterator[str]:
+    """A Bolt URI of a running Neo4j 5 for tests that write (each clears it): the project's local
+    server, started once, or ``PMLKG_TEST_NEO4J_URI``."""
+    if NEO4J_URI:
+        yield NEO4J_URI
+        return
+    yield from _local_neo4j(tmp_path_factory, "neo4j-scratch")
+
+
+@pytest.fixture(scope="session")
+def neo4j_demo(tmp_path_factory: pytest.TempPathFactory, neo4j_auth_env: str) -> Iterator[str]:
+    """A second local Neo4j holding the demo corpus, built once like ``demo_graph`` (Community has one
+    user database, and the scratch server's is cleared by every test that writes)."""
+    from pmlkg.build import build_graph
+    from pmlkg.extraction.extractor import Extractor
+    from pmlkg.ingest.files import DEMO_CORPUS
+
+    for uri in _local_neo4j(tmp_path_factory, "neo4j-demo"):
+        graph = open_store(uri, tmp_path_factory.mktemp("neo4j-demo-build"))
+        graph.clear()
+        build_graph([DEMO_CORPUS], graph, tmp_path_factory.mktemp("neo4j-demo-data"), extractor=Extractor())
+        graph.close()
+        yield uri
 
 
 @pytest.fixture(params=BACKENDS)
@@ -138,3 +166,23 @@ def demo_graph(falkordb_server: EmbeddedFalkorDB, tmp_path_factory: pytest.TempP
     finally:
         graph.clear()
         graph.close()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def demo_settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The demo graph on each backend, as API settings: FalkorDB's ``demo_graph``, Neo4j's ``neo4j_demo``."""
+    if request.param == "falkordb":
+        server = request.getfixturevalue("falkordb_server")
+        return Settings(data_dir=server.data_dir, graph_uri="falkordb:", graph_name=request.getfixturevalue("demo_graph"))
+    return Settings(data_dir=tmp_path_factory.mktemp("neo4j-api"), graph_uri=request.getfixturevalue("neo4j_demo"))
+
+
+@pytest.fixture(scope="module")
+def demo_store(demo_settings: Settings) -> Iterator[GraphStore]:
+    """The demo graph on each backend, opened read-only by convention (tests must not write to it)."""
+    store = open_store(demo_settings.graph_uri, demo_settings.data_dir, graph_name=demo_settings.graph_name,
+                       start=False)
+    try:
+        yield store
+    finally:
+        store.close()

@@ -29,9 +29,9 @@ SERIES = {r["pmid"]: r["series"] for r in EXPECTATIONS if r.get("series")}  # th
 
 
 @pytest.fixture(scope="module")
-def api(falkordb_server: EmbeddedFalkorDB, demo_graph: str) -> Iterator[httpx.Client]:
-    settings = Settings(data_dir=falkordb_server.data_dir, graph_uri="falkordb:", graph_name=demo_graph)
-    with serve(settings) as url, httpx.Client(base_url=url, timeout=60) as client:
+def api(demo_settings: Settings) -> Iterator[httpx.Client]:
+    """The API over the demo graph, on each backend (FalkorDB embedded, the local Neo4j)."""
+    with serve(demo_settings) as url, httpx.Client(base_url=url, timeout=60) as client:
         yield client
 
 
@@ -48,8 +48,9 @@ def _stats(api: httpx.Client) -> dict:
 
 # ------------------------------------------------------------------ status
 
-def test_health_and_stats(api: httpx.Client) -> None:
-    assert api.get("/health").json() == {"status": "ok", "store": "falkordb", "reachable": True}
+def test_health_and_stats(api: httpx.Client, demo_settings: Settings) -> None:
+    backend = "falkordb" if demo_settings.graph_uri.startswith("falkordb") else "neo4j"
+    assert api.get("/health").json() == {"status": "ok", "store": backend, "reachable": True}
     stats = _stats(api)
     articles = DEMO_CORPUS.read_text(encoding="utf-8").count("<PubmedArticle>")
     assert stats["articles"] == articles  # every article of the demo corpus

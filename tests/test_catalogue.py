@@ -6,17 +6,16 @@ from __future__ import annotations
 import pytest
 
 from pmlkg.api.cypher_guard import check_user_query
-from pmlkg.graph.stores.embedded import EmbeddedFalkorDB
 from pmlkg.graph.queries import CATALOGUE
 from pmlkg.schema import SCHEMA
-from pmlkg.graph.stores import GraphStore, open_store
+from pmlkg.graph.stores import GraphStore
 
 NAMES = sorted(CATALOGUE)
 
 
 @pytest.fixture(scope="module")
-def demo(falkordb_server: EmbeddedFalkorDB, demo_graph: str) -> GraphStore:
-    return open_store("falkordb:", falkordb_server.data_dir, graph_name=demo_graph, start=False)
+def demo(demo_store: GraphStore) -> GraphStore:
+    return demo_store
 
 
 def test_the_catalogue_covers_every_topic() -> None:

@@ -37,8 +37,8 @@ CONTROL_CHARACTERS = ["\x00", "\x01", "\t", "\n", "\r", "\x1b", "\x1f", "\x7f", 
 
 
 @pytest.fixture(scope="module")
-def api(falkordb_server: EmbeddedFalkorDB, demo_graph: str) -> Iterator[httpx.Client]:
-    settings = Settings(data_dir=falkordb_server.data_dir, graph_uri="falkordb:", graph_name=demo_graph)
+def api(demo_settings: Settings) -> Iterator[httpx.Client]:
+    settings = demo_settings
     with serve(settings) as url, httpx.Client(base_url=url, timeout=60) as client:
         yield client
 

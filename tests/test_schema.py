@@ -8,16 +8,12 @@ from typing import get_args
 
 import pytest
 
-from pmlkg.graph.stores import open_store
-from pmlkg.graph.stores.embedded import EmbeddedFalkorDB
 from pmlkg.schema import SCHEMA, load_schema
 
 
 @pytest.fixture(scope="module")
-def demo(falkordb_server: EmbeddedFalkorDB, demo_graph: str):  # noqa: ANN201
-    store = open_store("falkordb:", falkordb_server.data_dir, graph_name=demo_graph, start=False)
-    yield store
-    store.close()
+def demo(demo_store):  # noqa: ANN001, ANN201
+    return demo_store
 
 
 def test_every_node_property_is_declared_with_its_type(demo) -> None:  # noqa: ANN001
