@@ -19,6 +19,7 @@ import pytest
 
 from pmlkg.graph.stores.embedded import EmbeddedFalkorDB
 from pmlkg.graph.stores import GraphStore, open_store
+from pmlkg.graph.stores.neo4j_local import Neo4jStatus
 from pmlkg.settings import Settings
 
 NEO4J_URI = os.environ.get("PMLKG_TEST_NEO4J_URI")
@@ -86,7 +87,7 @@ def neo4j_auth_env() -> Iterator[str]:
             os.environ.pop("NEO4J_AUTH", None)
 
 
-def _local_neo4j(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[str]:
+def _local_neo4j(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Neo4jStatus]:
     missing = neo4j_missing()
     if missing:
         pytest.skip(missing)
@@ -95,7 +96,7 @@ def _local_neo4j(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterato
     server = LocalNeo4j(tmp_path_factory.mktemp(name))
     status = server.start()
     try:
-        yield str(status.uri)
+        yield status
     finally:
         server.stop()
 
@@ -107,23 +108,30 @@ def neo4j_uri(tmp_path_factory: pytest.TempPathFactory, neo4j_auth_env: str) -> 
     if NEO4J_URI:
         yield NEO4J_URI
         return
-    yield from _local_neo4j(tmp_path_factory, "neo4j-scratch")
+    for status in _local_neo4j(tmp_path_factory, "neo4j-scratch"):
+        yield str(status.uri)
 
 
 @pytest.fixture(scope="session")
-def neo4j_demo(tmp_path_factory: pytest.TempPathFactory, neo4j_auth_env: str) -> Iterator[str]:
+def neo4j_demo_server(tmp_path_factory: pytest.TempPathFactory, neo4j_auth_env: str) -> Iterator[Neo4jStatus]:
     """A second local Neo4j holding the demo corpus, built once like ``demo_graph`` (Community has one
     user database, and the scratch server's is cleared by every test that writes)."""
     from pmlkg.build import build_graph
     from pmlkg.extraction.extractor import Extractor
     from pmlkg.ingest.files import DEMO_CORPUS
 
-    for uri in _local_neo4j(tmp_path_factory, "neo4j-demo"):
-        graph = open_store(uri, tmp_path_factory.mktemp("neo4j-demo-build"))
+    for status in _local_neo4j(tmp_path_factory, "neo4j-demo"):
+        graph = open_store(str(status.uri), tmp_path_factory.mktemp("neo4j-demo-build"))
         graph.clear()
         build_graph([DEMO_CORPUS], graph, tmp_path_factory.mktemp("neo4j-demo-data"), extractor=Extractor())
         graph.close()
-        yield uri
+        yield status
+
+
+@pytest.fixture(scope="session")
+def neo4j_demo(neo4j_demo_server: Neo4jStatus) -> str:
+    """The Bolt URI of the Neo4j holding the demo."""
+    return str(neo4j_demo_server.uri)
 
 
 @pytest.fixture(params=BACKENDS)

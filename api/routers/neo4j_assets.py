@@ -2,13 +2,15 @@
 
 Neo4j Browser fetches a guide from the page (JavaScript), so these public, read-only files are
 sent with ``Access-Control-Allow-Origin: *``; nothing else of the API is (see the CORS setting).
+Browser's fetch sends request headers that make Chromium ask first (a CORS preflight ``OPTIONS``),
+found when the Browser test first played the guide: the preflight is answered here too.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse
 
 import pmlkg.graph as graph_package
@@ -30,3 +32,12 @@ def neo4j_asset(name: str) -> FileResponse:
     if name not in FILES:
         raise NotFound(f"no Neo4j asset {name!r}; there are {sorted(FILES)}")
     return FileResponse(ASSETS / name, media_type=FILES[name], headers={"Access-Control-Allow-Origin": "*"})
+
+
+@router.options("/neo4j/{name}", status_code=204, include_in_schema=False)
+def neo4j_asset_preflight(name: str) -> Response:
+    """The CORS preflight of a GET from Neo4j Browser's page: any origin, GET only, any request header."""
+    if name not in FILES:
+        raise NotFound(f"no Neo4j asset {name!r}; there are {sorted(FILES)}")
+    return Response(status_code=204, headers={"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "GET",
+                                              "Access-Control-Allow-Headers": "*", "Access-Control-Max-Age": "600"})

@@ -133,6 +133,7 @@ class LocalNeo4j:
         self.runtime = runtime or runtime_dir()
         self.java = java or _default_java()
         self._ports = {"bolt_port": bolt_port, "http_port": http_port}
+        self._log_offset = 0
 
     @property
     def auth_file(self) -> Path:
@@ -152,7 +153,9 @@ class LocalNeo4j:
                 raise StoreUnavailable(f"Neo4j {NEO4J_VERSION} is not installed in {self.runtime} "
                                        "(run `make neo4j` or `pmlkg db install --backend neo4j`)")
             state = self._prepare()
-            log = open(self.home / "logs" / "console.log", "ab")  # noqa: SIM115 - handed to the child
+            console = self.home / "logs" / "console.log"
+            self._log_offset = console.stat().st_size if console.exists() else 0
+            log = open(console, "ab")  # noqa: SIM115 - handed to the child
             with log:
                 proc = subprocess.Popen([self.java, *JAVA_OPTS, "-cp", f"{self.home / 'plugins'}/*:{self.runtime}/lib/*",
                                          ENTRY_POINT, f"--home-dir={self.home}", f"--config-dir={self.home / 'conf'}"],
@@ -269,13 +272,13 @@ class LocalNeo4j:
                                     f"log: {self.home / 'logs'}") from None
                 time.sleep(0.5)
 
-    def _log_tail(self, lines: int = 15) -> str:
-        out = []
-        for name in ("console.log", "neo4j.log", "debug.log"):
-            path = self.home / "logs" / name
-            if path.exists():
-                out += path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
-        return "\n".join(out[-lines:])
+    def _log_tail(self, lines: int = 12) -> str:
+        """What the server printed since this start: an exception's first lines say why it stopped."""
+        with open(self.home / "logs" / "console.log", "rb") as f:
+            f.seek(self._log_offset)
+            text = f.read().decode("utf-8", errors="replace").splitlines()
+        errors = [x for x in text if "Exception" in x or "ERROR" in x]
+        return "\n".join((errors[:3] + ["..."] if errors else []) + text[-lines:])
 
     def _state(self) -> dict[str, int] | None:
         path = self.home / "state.json"
