@@ -43,3 +43,57 @@ def test_compose_shape() -> None:
     for service in (neo4j, api):
         assert all(p.startswith("127.0.0.1:") for p in service["ports"])  # loopback only
     assert (ROOT / api["build"] / "Dockerfile").exists()
+
+
+def test_the_api_service_command_runs_as_is_against_the_local_neo4j(neo4j_uri: str, neo4j_auth_env: str,
+                                                                   tmp_path: Path) -> None:
+    """The `api` service without Docker: the image's start command (Dockerfile CMD) with the service's
+    environment as `compose config` resolves it; only what Docker would provide is substituted (the
+    `neo4j` service name -> the local Neo4j's address, port 8000 -> a free one, /data -> a temp dir)."""
+    import json
+    import signal
+    import sys
+    import time
+
+    import httpx
+
+    from pmlkg.graph.stores import open_store
+    from pmlkg.testing.live_server import free_port
+
+    client = _client()
+    assert client is not None, "no compose client (scripts/system-deps.sh installs docker-compose)"
+    resolved = subprocess.run([*client, "-f", str(COMPOSE), "config"], capture_output=True, text=True, check=True,
+                              env={**os.environ, "NEO4J_AUTH": neo4j_auth_env, "PMLKG_API_KEY": ""}).stdout
+    service_env = yaml.safe_load(resolved)["services"]["api"]["environment"]
+    cmd = next(json.loads(line.removeprefix("CMD").strip()) for line in (ROOT / "Dockerfile").read_text().splitlines()
+               if line.startswith("CMD"))
+    assert cmd[:2] == ["sh", "-c"] and "pmlkg build && pmlkg serve" in cmd[2]
+    port = free_port()
+    script = cmd[2].replace("--port 8000", f"--port {port}")
+    local = neo4j_uri.removeprefix("bolt://")
+    env = {**os.environ, **{k: str(v) for k, v in service_env.items()},
+           "PMLKG_GRAPH_URI": service_env["PMLKG_GRAPH_URI"].replace("neo4j:7687", local),
+           "PMLKG_DATA_DIR": str(tmp_path / "data"), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    graph = open_store(neo4j_uri, tmp_path)
+    graph.clear()
+    proc = subprocess.Popen(["sh", "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+            try:
+                stats = httpx.get(f"http://127.0.0.1:{port}/stats", timeout=2).json()
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, "the api command did not serve in time"
+                time.sleep(1)
+        assert stats["articles"] == 46 and stats["cases"] == 46  # the demo, built into Neo4j
+        assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).json()["store"] == "neo4j"
+        page = httpx.get(f"http://127.0.0.1:{port}/associations", params={"drug": "rituximab"}, timeout=60).json()
+        assert page["universe_cases"] == 54 and page["total"] == 6
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+        graph.clear()
+        graph.close()
