@@ -51,8 +51,9 @@ models: install
 	$(BIN)/python nlp_models/recipe/train_roles.py all --shared ../shared
 	$(BIN)/python nlp_models/recipe/build_pipelines.py
 
-bench: install
+bench: install neo4j
 	$(BIN)/python bench/build_phases.py
+	$(BIN)/python bench/backend_latency.py
 	$(BIN)/python bench/fetch_parse.py
 	$(BIN)/python bench/extract_throughput.py
 	$(BIN)/python bench/ner_eval.py
