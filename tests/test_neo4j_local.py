@@ -97,3 +97,32 @@ def test_stop_then_status_says_not_running(tmp_path_factory: pytest.TempPathFact
     status = pmlkg("db", "status", "--backend", "neo4j", "--data-dir", str(data), env=env)
     assert status.returncode == 3 and "running: False" in status.stdout
     assert pmlkg("db", "stop", "--backend", "neo4j", "--data-dir", str(data), env=env).stdout.strip() == "not running"
+
+
+def test_the_api_answers_json_503_while_neo4j_is_down_and_recovers_after_restart(
+        tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Neo4j not started, then stopped mid-run, then started again under a running API."""
+    import httpx
+
+    from pmlkg.graph.stores.neo4j_local import LocalNeo4j, free_port
+    from pmlkg.settings import Settings
+    from pmlkg.testing.live_server import serve
+
+    monkeypatch.setenv("NEO4J_AUTH", "neo4j/restart-test-password")
+    bolt = free_port()
+    server = LocalNeo4j(tmp_path_factory.mktemp("neo4j-restart"), bolt_port=bolt)
+    settings = Settings(data_dir=tmp_path_factory.mktemp("neo4j-restart-api"), graph_uri=f"bolt://127.0.0.1:{bolt}")
+    with serve(settings) as url, httpx.Client(base_url=url, timeout=30) as client:
+        for path in ("/health", "/stats", "/associations"):  # not started yet
+            resp = client.get(path)
+            assert resp.status_code == 503 and resp.json()["error"]["code"] == "store_unavailable", resp.text
+        server.start()
+        assert client.get("/health").json() == {"status": "ok", "store": "neo4j", "reachable": True}
+        assert client.get("/stats").json()["articles"] == 0
+        server.stop()
+        for path in ("/stats", "/patients"):
+            resp = client.get(path)
+            assert resp.status_code == 503 and resp.json()["error"]["code"] == "store_unavailable", resp.text
+        server.start()
+        assert client.get("/stats").status_code == 200
+    server.stop()

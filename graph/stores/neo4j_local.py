@@ -314,7 +314,10 @@ def _default_java() -> str:
 
 
 def _port_free(port: int) -> bool:
+    """Nothing listens there (connections in TIME_WAIT after a stop do not count: Neo4j binds with
+    SO_REUSEADDR, so the check does too)."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
