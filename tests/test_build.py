@@ -21,6 +21,12 @@ from pmlkg.testing.graph_dump import dump
 EXPECTATIONS = json.loads((Path(__file__).parent / "data" / "demo_expectations.json").read_text())
 
 
+@pytest.fixture
+def store(any_store: GraphStore) -> GraphStore:
+    """This module's loader tests run on every backend (FalkorDB embedded, the local Neo4j)."""
+    return any_store
+
+
 @pytest.fixture(scope="module")
 def extractor() -> Extractor:
     return Extractor()

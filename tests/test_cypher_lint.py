@@ -1,7 +1,8 @@
 """Every Cypher statement of the project must pass Neo4j 5's own front end, checked offline.
 
-The rest of the suite runs the queries on FalkorDB only (Neo4j cannot run here), so a construct
-FalkorDB accepts and Neo4j rejects would reach production unseen. scripts/cypher_lint.mjs runs
+The rest of the suite runs the queries on both FalkorDB and a real Neo4j 5.26 (tests/test_parity.py
+compares their answers); the linter adds what a run cannot show: statements no test executes with
+every parameter shape, and the saved Browser queries' syntax on its own. scripts/cypher_lint.mjs runs
 Neo4j's parser and semantic analysis (npm @neo4j-cypher/language-support, installed by
 scripts/node-deps.sh); ../shared/notes/cypher-compat.md says what it catches and what not.
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from pmlkg.extraction.extractor import Extractor, article_from_text
 from pmlkg.extraction.concepts import ConceptResolver
 from pmlkg.graph.load import GraphLoader
@@ -22,6 +24,12 @@ TEXT = ("Progressive multifocal leukoencephalopathy in common variable immunodef
         "rituximab had been given in 4 patients, azathioprine in 3, and methotrexate and mycophenolate "
         "mofetil in one patient each. All but one patient died, after a median of 7 months (range 2-15) "
         "from diagnosis.")
+
+
+@pytest.fixture
+def store(any_store: GraphStore) -> GraphStore:
+    """This module's loader tests run on every backend (FalkorDB embedded, the local Neo4j)."""
+    return any_store
 
 
 def test_a_series_drug_counts_by_its_per_drug_count_on_the_map(store: GraphStore) -> None:

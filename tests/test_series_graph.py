@@ -162,6 +162,12 @@ def _load(store: GraphStore) -> None:
 
 
 @pytest.fixture
+def store(any_store: GraphStore) -> GraphStore:
+    """This module's loader tests run on every backend (FalkorDB embedded, the local Neo4j)."""
+    return any_store
+
+
+@pytest.fixture
 def graph(store: GraphStore) -> GraphStore:
     _load(store)
     return store

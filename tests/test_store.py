@@ -1,4 +1,4 @@
-"""The GraphStore contract, run on every backend (FalkorDB always; Neo4j when PMLKG_TEST_NEO4J_URI is set)."""
+"""The GraphStore contract, run on every backend: the embedded FalkorDB and the local Neo4j 5.26 (or PMLKG_TEST_NEO4J_URI)."""
 
 from __future__ import annotations
 
