@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import os
 import socket
 import sys
 from pathlib import Path
@@ -300,12 +301,14 @@ def db_start(backend: Backend = "falkordb", data_dir: DataDir = None, as_json: A
     except (StoreError, ValueError) as exc:
         _fail(str(exc), 2)
     if backend == "neo4j":
-        info = {"uri": st.uri, "browser": st.browser, "auth_file": st.auth_file}
+        from_env = bool(os.environ.get("NEO4J_AUTH"))
+        info = {"uri": st.uri, "browser": st.browser, "auth_file": None if from_env else st.auth_file}
         if as_json:
             typer.echo(json.dumps(info))
         else:
+            where = "NEO4J_AUTH" if from_env else st.auth_file
             typer.echo(("already running" if st.already_running else "running") +
-                       f": pid {st.pid}, bolt {st.uri}, browser {st.browser}, credentials in {st.auth_file}")
+                       f": pid {st.pid}, bolt {st.uri}, browser {st.browser}, password from {where}")
         return
     if as_json:
         typer.echo(json.dumps({"pid": st.pid, "socket": str(st.socket)}))

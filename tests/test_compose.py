@@ -50,6 +50,7 @@ def test_the_api_service_command_runs_as_is_against_the_local_neo4j(neo4j_uri: s
     """The `api` service without Docker: the image's start command (Dockerfile CMD) with the service's
     environment as `compose config` resolves it; only what Docker would provide is substituted (the
     `neo4j` service name -> the local Neo4j's address, port 8000 -> a free one, /data -> a temp dir)."""
+    import contextlib
     import json
     import signal
     import sys
@@ -76,12 +77,13 @@ def test_the_api_service_command_runs_as_is_against_the_local_neo4j(neo4j_uri: s
            "PMLKG_DATA_DIR": str(tmp_path / "data"), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     graph = open_store(neo4j_uri, tmp_path)
     graph.clear()
-    proc = subprocess.Popen(["sh", "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    log = open(tmp_path / "api.log", "wb")  # noqa: SIM115 - the child writes it; a pipe nobody reads could fill
+    proc = subprocess.Popen(["sh", "-c", script], env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
     try:
         deadline = time.monotonic() + 240
         while True:
-            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+            assert proc.poll() is None, (tmp_path / "api.log").read_text()
             try:
                 stats = httpx.get(f"http://127.0.0.1:{port}/stats", timeout=2).json()
                 break
@@ -93,7 +95,9 @@ def test_the_api_service_command_runs_as_is_against_the_local_neo4j(neo4j_uri: s
         page = httpx.get(f"http://127.0.0.1:{port}/associations", params={"drug": "rituximab"}, timeout=60).json()
         assert page["universe_cases"] == 54 and page["total"] == 6
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+        log.close()
         graph.clear()
         graph.close()

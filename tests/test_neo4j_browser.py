@@ -52,10 +52,12 @@ def browser_page(neo4j_demo_server: Neo4jStatus, neo4j_auth_env: str) -> Iterato
 
 
 def _command(page, text: str) -> None:  # noqa: ANN001
+    frames = page.get_by_test_id("frame").count()
     page.get_by_test_id("activeEditor").click()
     page.keyboard.press("Control+A")
     page.keyboard.type(text)
     page.keyboard.press("Enter")
+    page.get_by_test_id("frame").nth(frames).wait_for(timeout=30_000)
 
 
 def _newest_frame(page):  # noqa: ANN001, ANN202
@@ -95,7 +97,9 @@ def test_connects_plays_the_guide_and_every_saved_query_returns_rows(browser_pag
             block = guide.locator("pre.runnable").nth(i)
             cypher = " ".join(block.inner_text().split())
             block.click()  # Browser puts the query into the editor
+            frames = page.get_by_test_id("frame").count()
             page.get_by_test_id("editor-Run").click()
+            page.get_by_test_id("frame").nth(frames).wait_for(timeout=30_000)  # its own frame
             ran[cypher] = _rows(page, f"{slide}-{i}")
             guide = page.get_by_test_id("frame").filter(has=page.get_by_test_id("carousel")).first
     assert saved <= set(ran), f"saved queries not on any slide: {saved - set(ran)}"

@@ -162,7 +162,14 @@ class LocalNeo4j:
                                         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                         start_new_session=True, env=self._env())
             (self.home / "run" / "pmlkg-neo4j.pid").write_text(str(proc.pid))
-            self._wait_bolt(proc, state, deadline)
+            try:
+                self._wait_bolt(proc, state, deadline)
+            except BaseException:  # a start that did not finish leaves no server behind (Ctrl-C too)
+                _end(proc.pid, 60.0)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=10)  # reap our child
+                (self.home / "run" / "pmlkg-neo4j.pid").unlink(missing_ok=True)
+                raise
             return self.status()
 
     def stop(self, timeout: float = 60.0) -> bool:
@@ -171,14 +178,7 @@ class LocalNeo4j:
             pid = self._pid()
             if pid is None:
                 return False
-            os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + timeout
-            while _alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.2)
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
-                while _alive(pid):
-                    time.sleep(0.1)
+            _end(pid, timeout)
             (self.home / "run" / "pmlkg-neo4j.pid").unlink(missing_ok=True)
             return True
 
@@ -202,7 +202,8 @@ class LocalNeo4j:
             if not sep or user != USER or not password:
                 raise ValueError(f"NEO4J_AUTH must be '{USER}/<password>' for the local Neo4j Community server")
             return user, password
-        password = secrets.token_urlsafe(18)
+        alphabet = string.ascii_letters + string.digits  # never a leading '-' an option parser would take
+        password = "".join(secrets.choice(alphabet) for _ in range(24))
         self.home.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.auth_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -231,6 +232,8 @@ class LocalNeo4j:
                 state[key] = given
             elif key not in state or not _port_free(state[key]):
                 state[key] = free_port()
+        if state["bolt_port"] == state["http_port"]:
+            state["http_port"] = free_port()
         for key in ("bolt_port", "http_port"):
             if not _port_free(state[key]):
                 raise StoreBusy(f"port {state[key]} on 127.0.0.1 ({key.removesuffix('_port')}) is in use")
@@ -240,11 +243,15 @@ class LocalNeo4j:
             template.substitute(home=self.home, runtime=self.runtime, **state), encoding="utf-8")
         _, password = self.auth()
         if not (self.home / "data" / "databases" / "system").exists():
-            proc = subprocess.run([self.java, "-cp", f"{self.runtime}/lib/*", ADMIN_TOOL, "dbms",
-                                   "set-initial-password", password], capture_output=True, text=True,
-                                  env=self._env(), timeout=300)
+            try:
+                proc = subprocess.run([self.java, "-cp", f"{self.runtime}/lib/*", ADMIN_TOOL, "dbms",
+                                       "set-initial-password", "--", password], capture_output=True, text=True,
+                                      env=self._env(), timeout=300)
+            except subprocess.TimeoutExpired as exc:
+                raise StoreUnavailable("Neo4j's set-initial-password did not finish in 300 s") from exc
             if proc.returncode != 0:
-                raise StoreUnavailable(f"could not set Neo4j's initial password: {(proc.stdout + proc.stderr)[-500:]}")
+                out = (proc.stdout + proc.stderr).replace(password, "******")[-500:]
+                raise StoreUnavailable(f"could not set Neo4j's initial password: {out}")
         return state
 
     def _env(self) -> dict[str, str]:
@@ -264,8 +271,10 @@ class LocalNeo4j:
                     session.run("RETURN 1").consume()  # a plain session: no retries, so no retry warnings
                 return
             except AuthError as exc:
-                raise StoreAuthFailed(f"Neo4j at {uri} refused the credentials of {self.auth_file} / NEO4J_AUTH: "
-                                       f"{exc.message}") from exc
+                source = "NEO4J_AUTH" if os.environ.get("NEO4J_AUTH") else str(self.auth_file)
+                raise StoreAuthFailed(f"Neo4j at {uri} refused the password from {source}: the password is set at "
+                                      f"the first start of {self.home}; use that one, or delete {self.home / 'data'} "
+                                      "to start over") from exc
             except (DriverError, Neo4jError, OSError):
                 if time.monotonic() > deadline:
                     raise StoreBusy(f"Neo4j at {uri} did not answer Bolt in time (still starting?); "
@@ -306,6 +315,20 @@ class LocalNeo4j:
                 yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _end(pid: int, timeout: float) -> None:
+    """SIGTERM, then SIGKILL after ``timeout``; a process already gone is fine."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
 
 
 def _default_java() -> str:
