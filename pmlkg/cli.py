@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
 import os
-import socket
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -230,17 +228,6 @@ def stats(as_json: Annotated[bool, typer.Option("--json")] = False, data_dir: Da
             typer.echo(f"  {name:<12} {n}")
 
 
-def _port_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
-        try:
-            s.bind((host, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                return False
-            raise
-    return True
-
-
 @app.command()
 def serve(
     host: Annotated[Optional[str], typer.Option(help="Bind address [default 127.0.0.1]")] = None,
@@ -253,7 +240,8 @@ def serve(
 
     from pmlkg.api.app import create_app
     settings = _settings(data_dir, graph, host=host, port=port)
-    if not _port_free(settings.host, settings.port):
+    from pmlkg.graph.stores.base import port_free
+    if not port_free(settings.host, settings.port):
         _fail(f"port {settings.port} on {settings.host} is busy: is another `pmlkg serve` running? "
               f"Stop it or pass --port.")
     if settings.graph_uri.startswith("falkordb") and "://" not in settings.graph_uri:

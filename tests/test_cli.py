@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pmlkg.testing.live_server import free_port
+from pmlkg.graph.stores.base import free_port
 
 PMLKG = [sys.executable, "-m", "pmlkg"]
 

@@ -59,7 +59,7 @@ def test_the_api_service_command_runs_as_is_against_the_local_neo4j(neo4j_uri: s
     import httpx
 
     from pmlkg.graph.stores import open_store
-    from pmlkg.testing.live_server import free_port
+    from pmlkg.graph.stores.base import free_port
 
     client = _client()
     assert client is not None, "no compose client (scripts/system-deps.sh installs docker-compose)"

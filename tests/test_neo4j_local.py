@@ -104,7 +104,8 @@ def test_the_api_answers_json_503_while_neo4j_is_down_and_recovers_after_restart
     """Neo4j not started, then stopped mid-run, then started again under a running API."""
     import httpx
 
-    from pmlkg.graph.stores.neo4j_local import LocalNeo4j, free_port
+    from pmlkg.graph.stores.base import free_port
+    from pmlkg.graph.stores.neo4j_local import LocalNeo4j
     from pmlkg.settings import Settings
     from pmlkg.testing.live_server import serve
 

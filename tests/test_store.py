@@ -18,7 +18,7 @@ from pmlkg.graph.stores.embedded import EmbeddedFalkorDB
 from pmlkg.graph.stores.errors import QueryError, QueryTimeout, StoreError, StoreUnavailable, WriteRefused
 from pmlkg.graph.stores import GraphStore, open_store
 from pmlkg.graph.stores.base import iso_params
-from pmlkg.testing.live_server import free_port
+from pmlkg.graph.stores.base import free_port
 
 
 def _count(store: GraphStore) -> int:

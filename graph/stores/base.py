@@ -19,8 +19,10 @@ Conventions every backend honours:
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import os
 import re
+import socket
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Protocol, Self, runtime_checkable
@@ -118,3 +120,24 @@ def identifier(name: str) -> str:
 def env(name: str) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else None
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on now (the OS picks it), for a server pmlkg starts."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def port_free(host: str, port: int) -> bool:
+    """Nothing listens on ``host:port``. Connections in TIME_WAIT after a server stopped do not count:
+    the servers pmlkg starts (uvicorn, Neo4j) bind with SO_REUSEADDR, so the check does too."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return False
+            raise
+    return True

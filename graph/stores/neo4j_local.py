@@ -28,7 +28,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import string
 import subprocess
 import time
@@ -37,6 +36,7 @@ from dataclasses import asdict, dataclass
 from importlib.resources import files
 from pathlib import Path
 
+from pmlkg.graph.stores.base import free_port, port_free
 from pmlkg.graph.stores.errors import StoreAuthFailed, StoreBusy, StoreUnavailable
 
 SUBDIR = "neo4j"
@@ -101,12 +101,6 @@ def java_version(java: str) -> int | None:
         return None
     major = int(match.group(1))
     return int(match.group(2) or 0) if major == 1 else major
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(slots=True)
@@ -230,12 +224,12 @@ class LocalNeo4j:
         for key, given in self._ports.items():
             if given is not None:
                 state[key] = given
-            elif key not in state or not _port_free(state[key]):
+            elif key not in state or not port_free("127.0.0.1", state[key]):
                 state[key] = free_port()
         if state["bolt_port"] == state["http_port"]:
             state["http_port"] = free_port()
         for key in ("bolt_port", "http_port"):
-            if not _port_free(state[key]):
+            if not port_free("127.0.0.1", state[key]):
                 raise StoreBusy(f"port {state[key]} on 127.0.0.1 ({key.removesuffix('_port')}) is in use")
         (self.home / "state.json").write_text(json.dumps(state))
         template = string.Template(ASSETS.joinpath("neo4j.conf").read_text(encoding="utf-8"))
@@ -334,18 +328,6 @@ def _end(pid: int, timeout: float) -> None:
 def _default_java() -> str:
     home = os.environ.get("JAVA_HOME")
     return str(Path(home) / "bin" / "java") if home else (shutil.which("java") or "java")
-
-
-def _port_free(port: int) -> bool:
-    """Nothing listens there (connections in TIME_WAIT after a stop do not count: Neo4j binds with
-    SO_REUSEADDR, so the check does too)."""
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 def _alive(pid: int) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -11,13 +10,8 @@ from contextlib import contextmanager
 import uvicorn
 
 from pmlkg.api.app import create_app
+from pmlkg.graph.stores.base import free_port
 from pmlkg.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
