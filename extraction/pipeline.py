@@ -221,7 +221,8 @@ def load_view(name: str) -> Language:
 
 
 def default_pipeline_name() -> str:
-    return EXTRACT_PIPELINE if (pipeline_path(EXTRACT_PIPELINE) / "config.cfg").exists() else RULES_PIPELINE
+    """The shipped pipeline; every other name is a view of it, so there is nothing to fall back to."""
+    return EXTRACT_PIPELINE
 
 
 def pipeline_path(name: str = EXTRACT_PIPELINE) -> Path:

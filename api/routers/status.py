@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from pmlkg.api.deps import Store
 from pmlkg.api.models import ErrorResponse, Facets, Health, Stats
@@ -13,12 +13,10 @@ router = APIRouter(tags=["status"])
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": ErrorResponse}})
-def health(request: Request, store: Store) -> Health:
+def health(store: Store) -> Health:
     """200 when the graph store answers a query; 503 (with the same body shape) when it does not."""
-    settings = request.app.state.settings
-    backend = "neo4j" if settings.graph_uri.startswith(("neo4j", "bolt")) else "falkordb"
     run(store, PING)
-    return Health(status="ok", store=backend, reachable=True)
+    return Health(status="ok", store=store.backend, reachable=True)
 
 
 @router.get("/stats", response_model=Stats, responses={503: {"model": ErrorResponse}})
