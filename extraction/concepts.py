@@ -38,6 +38,7 @@ class ConceptResolver:
             name = entry.name if entry else ent.text
             return Concept("Disease", ent.id or "unnormalised:" + ent.text.lower(), {
                 "name": name, "name_lower": name.lower(), "omim": list(entry.omim) if entry else [],
+                "curie": entry.curie if entry else None,
                 "synonyms": sorted({s.lower() for s in entry.synonyms}) if entry else [],
                 "iuis_category": entry.iuis_category if entry else None,
                 "iuis_table": entry.iuis_table if entry else None, "normalised": entry is not None})
@@ -46,7 +47,7 @@ class ConceptResolver:
             if cls is not None:
                 return _class_concept(cls)
             return Concept("DrugClass", ent.id or ent.text.lower(),
-                           {"name": ent.text, "atc": None, "synonyms": [], "normalised": False})
+                           {"name": ent.text, "atc": None, "mesh_id": None, "synonyms": [], "normalised": False})
         if ent.label == "DRUG":
             drug = self.lex.drugs.get(ent.id) if ent.id else None
             if drug is None:
@@ -58,19 +59,21 @@ class ConceptResolver:
                 "normalised": True}, classes)
         return None
 
-    def causal_pairs(self, diseases: Sequence[str], genes: Sequence[str]) -> list[tuple[str, str]]:
-        """(defect, gene) pairs of one case where the gene causes the defect: the IUIS tables link
-        them, or the defect lists no genes (or is unknown) and the case names exactly one gene."""
+    def causal_pairs(self, diseases: Sequence[str], genes: Sequence[str]) -> list[tuple[str, str, str]]:
+        """(defect, gene, basis) of one case where the gene causes the defect: the IUIS tables link them
+        (basis ``iuis``), or the defect lists no genes (or is unknown) and the case names exactly one gene
+        (``case``: what the article observes, not a classification; schema.yaml's ``causal_basis``)."""
         pairs = []
         for disease in diseases:
             entry = self.lex.defects.get(disease)
             for gene in genes:
-                linked = entry is not None and gene in entry.genes
-                if linked or ((entry is None or not entry.genes) and len(genes) == 1):
-                    pairs.append((disease, gene))
+                if entry is not None and gene in entry.genes:
+                    pairs.append((disease, gene, "iuis"))
+                elif (entry is None or not entry.genes) and len(genes) == 1:
+                    pairs.append((disease, gene, "case"))
         return pairs
 
 
 def _class_concept(cls: DrugClass) -> Concept:
-    return Concept("DrugClass", cls.id, {"name": cls.name, "atc": cls.atc,
+    return Concept("DrugClass", cls.id, {"name": cls.name, "atc": cls.atc, "mesh_id": cls.mesh_id,
                                          "synonyms": sorted({s.lower() for s in cls.synonyms}), "normalised": True})

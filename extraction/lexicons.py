@@ -116,6 +116,7 @@ class Defect:
     omim: tuple[str, ...]
     iuis_table: str | None
     iuis_category: str | None
+    curie: str | None = None  # a registered id (OMIM:, ORDO:) where the sources give one (defects.tsv curie_source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +136,7 @@ class DrugClass:
     members: tuple[str, ...]  # a regimen's components
     atc: str | None
     kind: Literal["class", "regimen"] = "class"  # a regimen ("R-CHOP") is all of its members at once
+    mesh_id: str | None = None  # MeSH descriptor where the sources give one (drug_classes.tsv mesh_source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +265,7 @@ def _defects(rows: list[dict[str, str]], forms: dict, gene_terms: set[str]) -> t
         folded, exact = _split(r["synonyms"]), _split(r["case_sensitive_synonyms"])
         defects[r["id"]] = Defect(id=r["id"], name=r["name"], synonyms=folded + exact, genes=_split(r["genes"]),
                                   omim=_split(r["omim"]), iuis_table=r["iuis_table"] or None,
-                                  iuis_category=r["iuis_category"] or None)
+                                  iuis_category=r["iuis_category"] or None, curie=r.get("curie") or None)
         name_folded = () if r["name"] in exact or r["name"] in gene_terms else (r["name"],)
         forms[("DEFECT", r["id"])] = _Forms(exact=exact, folded=name_folded + folded)
         if "curated" in _split(r["source"]):
@@ -288,7 +290,8 @@ def _classes(rows: list[dict[str, str]], forms: dict) -> dict[str, DrugClass]:
         folded, exact = _split(r["synonyms"]), _split(r["case_sensitive_synonyms"])
         classes[r["class_id"]] = DrugClass(id=r["class_id"], name=r["name"], synonyms=folded + exact,
                                            members=_split(r["members"]), atc=r["atc"] or None,
-                                           kind="regimen" if r.get("kind") == "regimen" else "class")
+                                           kind="regimen" if r.get("kind") == "regimen" else "class",
+                                           mesh_id=r.get("mesh_id") or None)
         forms[("DRUG_CLASS", r["class_id"])] = _Forms(exact=exact, folded=(r["name"],) + folded)
     return classes
 

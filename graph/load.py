@@ -125,7 +125,7 @@ _MERGE_CAUSED_BY = """
 UNWIND $rows AS row
 MATCH (d:Disease {id: row.disease}), (g:Gene {symbol: row.gene})
 MERGE (d)-[r:CAUSED_BY {pmid: row.pmid}]->(g)
-SET r.extractor = row.extractor
+SET r.extractor = row.extractor, r.basis = row.basis
 """
 _DELETE_CAUSED_BY = """
 MATCH (:Disease)-[c:CAUSED_BY]->(:Gene)
@@ -220,7 +220,7 @@ class Concepts(Protocol):
 
     def resolve(self, ent: Entity) -> Concept | None: ...
 
-    def causal_pairs(self, diseases: Sequence[str], genes: Sequence[str]) -> list[tuple[str, str]]: ...
+    def causal_pairs(self, diseases: Sequence[str], genes: Sequence[str]) -> list[tuple[str, str, str]]: ...
 
 
 class GraphLoader:
@@ -363,8 +363,8 @@ class GraphLoader:
                 gene_ids.append(node[1])
                 rows.has_gene.append({"case": cid, "key": node[1], "props": _evidence(article.pmid, g, ex.extractor)})
                 supported(g, f"gene:{node[1]}")
-        for disease, gene in self.concepts.causal_pairs(disease_ids, gene_ids):
-            pair = {"disease": disease, "gene": gene, "pmid": article.pmid, "extractor": ex.extractor}
+        for disease, gene, basis in self.concepts.causal_pairs(disease_ids, gene_ids):
+            pair = {"disease": disease, "gene": gene, "pmid": article.pmid, "basis": basis, "extractor": ex.extractor}
             if pair not in rows.caused_by:
                 rows.caused_by.append(pair)
         received: dict[tuple[str, str, str], dict[str, Any]] = {}

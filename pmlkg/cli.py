@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -229,6 +230,66 @@ def stats(as_json: Annotated[bool, typer.Option("--json")] = False, data_dir: Da
 
 
 @app.command()
+def export(
+    format: Annotated[str, typer.Option("--format", help="kgx: KGX JSON Lines + graph metadata (Biolink); "
+                                        "csv: a neo4j-admin import ZIP")] = "kgx",
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write into [default ./export]")] = Path("export"),
+    validate: Annotated[bool, typer.Option("--validate", help="kgx: check the files against the Biolink model "
+                                           "offline (needs pip install 'pmlkg[biolink]'); exit 1 on any finding")] = False,
+    data_dir: DataDir = None,
+    graph: GraphUri = None,
+) -> None:
+    """Write the graph for other tools: KGX (pmlkg_nodes.jsonl, pmlkg_edges.jsonl, pmlkg_graph_metadata.json) or CSV."""
+    from pmlkg import __version__
+    from pmlkg.graph.exports import CSV_BUNDLE, neo4j_csv_zip, write_kgx
+    if format not in ("kgx", "csv"):
+        _fail(f"--format must be kgx or csv, not {format!r}", 2)
+    if validate and format != "kgx":
+        _fail("--validate checks a KGX export: use it with --format kgx", 2)
+    settings = _settings(data_dir, graph)
+    store = _open(settings, start=False)
+    try:
+        if format == "kgx":
+            meta = write_kgx(store, out, __version__)
+            err.print(f"wrote {meta['node_stats']['total_nodes']} nodes and {meta['edge_stats']['total_edges']} "
+                      f"edges (Biolink {meta['biolink_version']}) to {out}/pmlkg_*.jsonl, metadata "
+                      f"{out}/pmlkg_graph_metadata.json")
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            target = out / CSV_BUNDLE
+            tmp = target.with_suffix(".zip.tmp")
+            tmp.write_bytes(neo4j_csv_zip(store))
+            tmp.replace(target)
+            err.print(f"wrote {target}")
+    except StoreError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot write the export into {out}: {exc}")
+    finally:
+        store.close()
+    if validate:
+        _validate_kgx(out)
+
+
+def _validate_kgx(folder: Path) -> None:
+    from pmlkg.graph.kgx_validation import Validator, read_export, summary
+    try:
+        validator = Validator()
+    except RuntimeError as exc:
+        _fail(str(exc), 2)
+    try:
+        findings = validator.validate(*read_export(folder))
+    except (OSError, ValueError) as exc:
+        _fail(f"cannot read the KGX export in {folder}: {exc}")
+    for finding in findings[:20]:
+        err.print(f"  {finding.kind}: {finding.where}: {finding.detail}", highlight=False, soft_wrap=True)
+    counts = summary(findings)
+    typer.echo(json.dumps({"biolink_version": validator.model.version, "findings": counts}))
+    if findings:
+        raise typer.Exit(1)
+
+
+@app.command()
 def serve(
     host: Annotated[Optional[str], typer.Option(help="Bind address [default 127.0.0.1]")] = None,
     port: Annotated[Optional[int], typer.Option(help="Port [default 8000]")] = None,
@@ -302,6 +363,45 @@ def db_start(backend: Backend = "falkordb", data_dir: DataDir = None, as_json: A
         typer.echo(json.dumps({"pid": st.pid, "socket": str(st.socket)}))
     else:
         typer.echo(f"running: pid {st.pid}, socket {st.socket}")
+
+
+@db_app.command("import")
+def db_import(
+    bundle: Annotated[Path, typer.Argument(help="a `pmlkg export --format csv` ZIP")],
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """Load a CSV bundle into the local Neo4j with neo4j-admin (replacing its database; the server must
+    be stopped), start it and create pmlkg's constraints: the graph the bundle was exported from."""
+    import zipfile
+
+    from pmlkg.graph.constraints import create_schema
+    from pmlkg.graph.exports import bundle_manifest, bundle_members, neo4j_import_arguments
+    from pmlkg.graph.stores.neo4j_local import LocalNeo4j
+    try:
+        with zipfile.ZipFile(bundle) as z:
+            manifest = bundle_manifest(z)
+            server = LocalNeo4j(_settings(data_dir, None).data_dir)
+            folder = server.home / "import" / "pmlkg-csv"
+            shutil.rmtree(folder, ignore_errors=True)
+            z.extractall(folder, members=bundle_members(manifest))  # only what the manifest lists
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        _fail(f"{bundle} is not a pmlkg CSV bundle ({exc})", 2)
+    try:
+        server.import_csv(neo4j_import_arguments(manifest, folder))
+        st = server.start()
+        store = _open(_settings(data_dir, st.uri), start=False)
+        try:
+            create_schema(store)
+        finally:
+            store.close()
+    except (StoreError, ValueError) as exc:
+        _fail(str(exc), 2)
+    info = {"uri": st.uri, "browser": st.browser}
+    if as_json:
+        typer.echo(json.dumps(info))
+    else:
+        typer.echo(f"imported {bundle} into the local Neo4j: bolt {st.uri}, browser {st.browser}")
 
 
 @db_app.command("stop")

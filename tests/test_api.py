@@ -255,13 +255,19 @@ def test_exports(api: httpx.Client) -> None:
     nodes = [json.loads(line) for line in api.get("/export", params={"format": "kgx"}).text.splitlines()]
     edges = [json.loads(line) for line in
              api.get("/export", params={"format": "kgx", "part": "edges"}).text.splitlines()]
+    metadata = api.get("/export", params={"format": "kgx", "part": "metadata"}).json()
     stats = _stats(api)
-    assert len(nodes) == sum(stats["nodes"].values()) and len(edges) == sum(stats["edges"].values())
+    # the graph less what Biolink models as attributes (Outcome nodes, HAD_OUTCOME edges), plus the PML
+    # node, one drug -> PML statement per exposure (38) or treatment (64) not denied, and one
+    # case -> PML edge per case (tests/test_kgx.py validates them)
+    assert len(nodes) == sum(stats["nodes"].values()) - stats["nodes"]["Outcome"] + 1 == 375
+    assert len(edges) == sum(stats["edges"].values()) - stats["edges"]["HAD_OUTCOME"] + 38 + 64 + stats["nodes"]["Case"] == 1117
+    assert (metadata["node_stats"]["total_nodes"], metadata["edge_stats"]["total_edges"]) == (375, 1117)
     ids = {n["id"] for n in nodes}
-    assert {"PMID:90000001", "HGNC:11935", "DRUGBANK:DB00073"} <= ids
+    assert {"PMID:90000001", "HGNC:11935", "DRUGBANK:DB00073", "ORDO:Orphanet_217260"} <= ids
     assert all(n["category"][0].startswith("biolink:") for n in nodes)
     assert all(e["subject"] in ids and e["object"] in ids and e["predicate"].startswith("biolink:") for e in edges)
-    received = [e for e in edges if e["relation"] == "RECEIVED" and e["object"] == "DRUGBANK:DB00073"]
+    received = [e for e in edges if e.get("pmlkg_relation") == "RECEIVED" and "DRUGBANK:DB00073" in (e["subject"], e["object"])]
     assert received and all(e["publications"][0].startswith("PMID:") and e["supporting_text"] for e in received)
     z = zipfile.ZipFile(io.BytesIO(api.get("/export", params={"format": "csv"}).content))
     assert "import.sh" in z.namelist() and "neo4j-admin database import full" in z.read("import.sh").decode()

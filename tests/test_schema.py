@@ -65,6 +65,9 @@ def test_a_schema_with_an_unknown_type_or_label_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown labels \\['Drug'\\]"):
         load_schema(base + "nodes: {Gene: {biolink: b, key: s, properties: {s: {type: str}}}}\n"
                     "relationships: {X: {from: Gene, to: Drug, biolink: b}}\n")
+    with pytest.raises(ValueError, match="kgx.by_role names unknown roles \\['given'\\]"):
+        load_schema(base + "nodes: {Gene: {biolink: b, key: s, properties: {s: {type: str}}}}\n"
+                    "relationships: {X: {from: Gene, to: Gene, biolink: b, kgx: {by_role: {given: {predicate: p, category: c}}}}}\n")
     with pytest.raises(ValueError, match="input_label 'DRUG' is not an entity_label"):
         load_schema(base + "nodes: {Gene: {biolink: b, key: s, input_label: DRUG, properties: {s: {type: str}}}}\n"
                     "relationships: {}\n")
@@ -88,12 +91,30 @@ def test_node_ids_follow_the_schema_curie_rules() -> None:
     gene, disease, drug = SCHEMA.nodes["Gene"], SCHEMA.nodes["Disease"], SCHEMA.nodes["Drug"]
     assert gene.curie({"symbol": "CD40LG", "hgnc_id": "HGNC:11935", "ncbi_gene_id": 959}) == "HGNC:11935"
     assert gene.curie({"symbol": "CD40LG", "hgnc_id": None, "ncbi_gene_id": 959}) == "NCBIGene:959"
-    assert gene.curie({"symbol": "FOO1"}) == "pmlkg.gene:FOO1"
-    assert disease.curie({"id": "iuis:x-linked-hyper-igm"}) == "iuis:x-linked-hyper-igm"
-    assert disease.curie({"id": "unnormalised:odd syndrome"}) == "pmlkg.disease:unnormalised:odd syndrome"
+    assert gene.curie({"symbol": "FOO1"}) == "pmlkg:gene/FOO1"
+    assert disease.curie({"id": "iuis:x-linked-hyper-igm", "curie": "OMIM:308230"}) == "OMIM:308230"
+    assert disease.curie({"id": "iuis:x-linked-hyper-igm", "curie": None}) == "pmlkg:disease/iuis:x-linked-hyper-igm"
+    assert disease.curie({"id": "unnormalised:odd syndrome"}) == "pmlkg:disease/unnormalised:odd%20syndrome"
     assert drug.curie({"name": "rituximab", "drugbank_id": None, "mesh_id": "D000069283"}) == "MESH:D000069283"
+    assert drug.curie({"name": "trimethoprim/sulfamethoxazole"}) == "pmlkg:drug/trimethoprim%2Fsulfamethoxazole"
     assert SCHEMA.nodes["Publication"].curie({"pmid": "123"}) == "PMID:123"
-    assert SCHEMA.nodes["ChemicalEntity"].key_curie("x") == "pmlkg.chemicalentity:x"
+    assert SCHEMA.nodes["ChemicalEntity"].key_curie("x") == "pmlkg:chemical/x"
+    assert SCHEMA.nodes["DrugClass"].curie({"id": "corticosteroid", "mesh_id": "D000305"}) == "MESH:D000305"
+    case = SCHEMA.nodes["Case"]
+    assert (case.category({"cohort_size": 1}), case.category({"cohort_size": 12})) == ("biolink:Case", "biolink:Cohort")
+
+
+def test_kgx_mapping_is_complete() -> None:
+    """Every label and relationship either has a Biolink mapping the export writes or says why it is left out."""
+    kept = [n for n in SCHEMA.nodes.values() if not n.kgx_omit]
+    assert {n.label for n in SCHEMA.nodes.values() if n.kgx_omit} == {"Outcome"}
+    assert {r.type for r in SCHEMA.relationships.values() if r.kgx.omit} == {"HAD_OUTCOME"}
+    assert all(n.biolink.startswith("biolink:") and n.local_id for n in kept)
+    by_role = {t: {role: s.predicate for role, s in r.kgx.by_role.items()}
+               for t, r in SCHEMA.relationships.items() if r.kgx.by_role}
+    assert by_role == {"RECEIVED": {"exposure": "biolink:has_adverse_event", "treatment": "biolink:applied_to_treat"}}
+    prefixes = {rule.prefix or "" for n in kept for rule in n.curies} - {""}
+    assert prefixes | {"pmlkg", "biolink", "infores", "doi", "OMIM", "ORDO", "HGNC"} == set(SCHEMA.kgx.curie_map)
 
 
 def _statements() -> dict[str, str]:

@@ -31,7 +31,7 @@ import signal
 import string
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -142,10 +142,7 @@ class LocalNeo4j:
             if current.running:
                 current.already_running = True
                 return current
-            self._check_java()
-            if not (self.runtime / "lib" / f"neo4j-{NEO4J_VERSION}.jar").exists():
-                raise StoreUnavailable(f"Neo4j {NEO4J_VERSION} is not installed in {self.runtime} "
-                                       "(run `make neo4j` or `pmlkg db install --backend neo4j`)")
+            self._check_runtime()
             state = self._prepare()
             console = self.home / "logs" / "console.log"
             self._log_offset = console.stat().st_size if console.exists() else 0
@@ -165,6 +162,21 @@ class LocalNeo4j:
                 (self.home / "run" / "pmlkg-neo4j.pid").unlink(missing_ok=True)
                 raise
             return self.status()
+
+    def import_csv(self, arguments: Sequence[str], timeout: float = 900.0) -> None:
+        """Replace the database with ``neo4j-admin database import full`` of a CSV bundle (``arguments``:
+        its --nodes/--relationships/--array-delimiter options). The server must be stopped: the tool
+        writes the store files, and the next start serves them."""
+        with self._locked():
+            if self._pid() is not None:
+                raise StoreBusy("the local Neo4j is running: stop it first (`pmlkg db stop --backend neo4j`); "
+                                "an import replaces its database")
+            self._check_runtime()
+            self._prepare()
+            proc = self._admin("database", "import", "full", "neo4j", "--overwrite-destination",
+                               f"--report-file={self.home / 'logs' / 'import.report'}", *arguments, timeout=timeout)
+            if proc.returncode != 0:
+                raise StoreUnavailable(f"neo4j-admin database import failed: {(proc.stdout + proc.stderr)[-800:]}")
 
     def stop(self, timeout: float = 60.0) -> bool:
         """Stop the server (SIGTERM, then SIGKILL after ``timeout``); False when none was running."""
@@ -206,6 +218,12 @@ class LocalNeo4j:
 
     # ------------------------------------------------------------------ internals
 
+    def _check_runtime(self) -> None:
+        self._check_java()
+        if not (self.runtime / "lib" / f"neo4j-{NEO4J_VERSION}.jar").exists():
+            raise StoreUnavailable(f"Neo4j {NEO4J_VERSION} is not installed in {self.runtime} "
+                                   "(run `make neo4j` or `pmlkg db install --backend neo4j`)")
+
     def _check_java(self) -> None:
         major = java_version(self.java)
         if major is None:
@@ -237,16 +255,19 @@ class LocalNeo4j:
             template.substitute(home=self.home, runtime=self.runtime, **state), encoding="utf-8")
         _, password = self.auth()
         if not (self.home / "data" / "databases" / "system").exists():
-            try:
-                proc = subprocess.run([self.java, "-cp", f"{self.runtime}/lib/*", ADMIN_TOOL, "dbms",
-                                       "set-initial-password", "--", password], capture_output=True, text=True,
-                                      env=self._env(), timeout=300)
-            except subprocess.TimeoutExpired as exc:
-                raise StoreUnavailable("Neo4j's set-initial-password did not finish in 300 s") from exc
+            proc = self._admin("dbms", "set-initial-password", "--", password, timeout=300)
             if proc.returncode != 0:
                 out = (proc.stdout + proc.stderr).replace(password, "******")[-500:]
                 raise StoreUnavailable(f"could not set Neo4j's initial password: {out}")
         return state
+
+    def _admin(self, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+        """neo4j-admin (its AdminTool) with this server's configuration."""
+        try:
+            return subprocess.run([self.java, "-cp", f"{self.runtime}/lib/*", ADMIN_TOOL, *args], capture_output=True,
+                                  text=True, env=self._env(), timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            raise StoreUnavailable(f"neo4j-admin {args[0]} {args[1]} did not finish in {timeout:.0f} s") from exc
 
     def _env(self) -> dict[str, str]:
         return {**os.environ, "NEO4J_HOME": str(self.home), "NEO4J_CONF": str(self.home / "conf")}

