@@ -8,10 +8,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from pmlkg import __version__
-
 from pmlkg.api.deps import Store
 from pmlkg.api.models import ErrorResponse
-from pmlkg.graph.exports import CSV_BUNDLE, kgx_graph, kgx_lines, kgx_metadata, neo4j_csv_zip
+from pmlkg.graph.exports import CSV_BUNDLE, KGX_NAME, kgx_graph, kgx_lines, kgx_metadata, neo4j_csv_zip
 
 router = APIRouter(tags=["export"], responses={422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
 
@@ -33,4 +32,4 @@ def get_export(store: Store,
         return JSONResponse(kgx_metadata(graph, __version__))
     lines = list(kgx_lines(graph.nodes if part == "nodes" else graph.edges))
     return StreamingResponse(iter(lines), media_type="application/x-ndjson",
-                             headers={"Content-Disposition": f'attachment; filename="pmlkg_{part}.jsonl"'})
+                             headers={"Content-Disposition": f'attachment; filename="{KGX_NAME}_{part}.jsonl"'})
